@@ -1,0 +1,95 @@
+"""One distribution, `ovos-realtime`, installs the bridge, the OVOS plugins, personas and skills."""
+
+from pathlib import Path
+
+from setuptools import setup
+
+HERE = Path(__file__).parent
+
+
+def requirements(name: str) -> list[str]:
+    path = HERE / "requirements" / f"{name}.txt"
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def version() -> str:
+    scope: dict = {}
+    exec((HERE / "bridge" / "ovos_realtime" / "version.py").read_text(), scope)
+    return scope["__version__"]
+
+
+# Import packages and the folder each lives in (DESIGN.md fixes the layout).
+PACKAGE_DIRS = {
+    "ovos_realtime": "bridge/ovos_realtime",
+    "ovos_realtime_personas": "personas",
+    "ovos_vad_plugin_dual": "plugins/ovos_vad_plugin_dual",
+    "ovos_stt_plugin_whisper_streaming": "plugins/ovos_stt_plugin_whisper_streaming",
+    "ovos_tts_plugin_onnx_stream": "plugins/ovos_tts_plugin_onnx_stream",
+}
+
+
+def packages() -> tuple[list[str], dict[str, str]]:
+    """Every import package (with subpackages) under the folders above that exists yet."""
+    found, dirs = [], {}
+    for name, folder in PACKAGE_DIRS.items():
+        root = HERE / folder
+        if not (root / "__init__.py").exists():
+            continue
+        for init in sorted(root.rglob("__init__.py")):
+            rel = init.parent.relative_to(root)
+            pkg = ".".join((name, *rel.parts)) if rel.parts else name
+            found.append(pkg)
+            dirs[pkg] = str(Path(folder, *rel.parts))
+    return found, dirs
+
+
+PACKAGES, PACKAGE_DIR = packages()
+
+VAD = "ovos-vad-plugin-dual = ovos_vad_plugin_dual:DualVAD"
+STT = "ovos-stt-plugin-whisper-streaming = ovos_stt_plugin_whisper_streaming:WhisperStreamingSTT"
+STT_CONFIG = (
+    "ovos-stt-plugin-whisper-streaming = ovos_stt_plugin_whisper_streaming:WhisperStreamingSTTConfig"
+)
+TTS = [
+    "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTS",
+    "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTS",
+]
+TTS_CONFIG = [
+    "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
+    "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTSConfig",
+]
+
+setup(
+    name="ovos-realtime",
+    version=version(),
+    description="Local, private OpenAI Realtime API drop-in built on OpenVoiceOS plugins",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
+    package_data={"": ["*.json", "*.yaml", "locale/*/*", "locale/*/*/*"]},
+    include_package_data=True,
+    install_requires=(
+        requirements("bridge") + requirements("vad") + requirements("stt") + requirements("tts")
+    ),
+    entry_points={
+        "console_scripts": ["ovos-realtime = ovos_realtime.cli:main"],
+        "opm.VAD": [VAD],
+        "ovos.plugin.VAD": [VAD],
+        "opm.stt": [STT],
+        "mycroft.plugin.stt": [STT],
+        "opm.stt.config": [STT_CONFIG],
+        "opm.tts": TTS,
+        "mycroft.plugin.tts": TTS,
+        "opm.tts.config": TTS_CONFIG,
+    },
+    classifiers=[
+        "License :: OSI Approved :: Apache Software License",
+        "Programming Language :: Python :: 3",
+    ],
+)
