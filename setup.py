@@ -50,9 +50,7 @@ PACKAGES, PACKAGE_DIR = packages()
 
 VAD = "ovos-vad-plugin-dual = ovos_vad_plugin_dual:DualVAD"
 STT = "ovos-stt-plugin-whisper-streaming = ovos_stt_plugin_whisper_streaming:WhisperStreamingSTT"
-STT_CONFIG = (
-    "ovos-stt-plugin-whisper-streaming = ovos_stt_plugin_whisper_streaming:WhisperStreamingSTTConfig"
-)
+STT_CONFIG = "ovos-stt-plugin-whisper-streaming = ovos_stt_plugin_whisper_streaming:WhisperStreamingSTTConfig"
 TTS = [
     "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTS",
     "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTS",

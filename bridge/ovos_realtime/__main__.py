@@ -1,0 +1,5 @@
+import sys
+
+from ovos_realtime.cli import main
+
+sys.exit(main())

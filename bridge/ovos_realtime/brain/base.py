@@ -1,0 +1,77 @@
+"""The one interface every LLM backend implements."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ToolChoice = str | dict[str, Any]  # "none" | "auto" | "required" | {"type": "function", "name": …}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    @classmethod
+    def from_realtime(cls, tool: dict[str, Any]) -> "ToolSpec":
+        return cls(
+            name=tool["name"],
+            description=tool.get("description") or "",
+            parameters=tool.get("parameters") or {"type": "object", "properties": {}},
+        )
+
+
+@dataclass
+class BrainRequest:
+    messages: list[dict[str, Any]]  # OpenAI chat-completions messages
+    tools: list[ToolSpec] = field(default_factory=list)
+    tool_choice: ToolChoice = "auto"
+    max_output_tokens: int | None = None
+    temperature: float = 0.7
+
+    def forced_tool(self) -> str | None:
+        if isinstance(self.tool_choice, dict):
+            return self.tool_choice.get("name")
+        return None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ToolArgumentsDelta:
+    call_id: str
+    delta: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: Literal["stop", "length", "tool_calls"]
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+BrainEvent = TextDelta | ToolCallStarted | ToolArgumentsDelta | Finished
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """Streams one completion. Cancelling the consumer (closing the iterator) must stop the
+    generation promptly: a backend never keeps the CPU busy for a response nobody wants."""
+
+    name: str
+
+    def stream(self, request: BrainRequest) -> AsyncIterator[BrainEvent]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...

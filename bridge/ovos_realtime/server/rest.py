@@ -1,0 +1,57 @@
+"""REST endpoints: /health and /v1/models (audio endpoints join them with the voice loop)."""
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ovos_realtime.server.state import BridgeState
+from ovos_realtime.version import __version__
+
+_STARTED = int(time.time())
+
+
+def openai_error(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
+    """An error body shaped like OpenAI's, so SDKs raise their usual exception types."""
+    return JSONResponse(
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "code": code,
+                "param": param,
+            }
+        },
+        status_code=status,
+    )
+
+
+async def health(request: Request) -> JSONResponse:
+    state: BridgeState = request.app.state.bridge
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "engines": {"llm": state.brain.describe(), "stt": None, "tts": None, "vad": None},
+            "sessions": len(state.sessions),
+        }
+    )
+
+
+def _model_entry(model_id: str) -> dict:
+    return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "ovos-realtime"}
+
+
+async def list_models(request: Request) -> JSONResponse:
+    state: BridgeState = request.app.state.bridge
+    return JSONResponse({"object": "list", "data": [_model_entry(state.settings.session.model)]})
+
+
+async def get_model(request: Request) -> JSONResponse:
+    state: BridgeState = request.app.state.bridge
+    model_id = request.path_params["model_id"]
+    if model_id != state.settings.session.model:
+        return openai_error(
+            404, f"The model '{model_id}' does not exist.", "model_not_found", "model"
+        )
+    return JSONResponse(_model_entry(model_id))

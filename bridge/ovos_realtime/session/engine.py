@@ -1,0 +1,138 @@
+"""RealtimeSession: the state of one connection and the dispatch of its client events."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ovos_realtime.brain.base import BrainRequest, LLMBackend, ToolSpec
+from ovos_realtime.brain.history import chat_messages
+from ovos_realtime.protocol.errors import ProtocolError
+from ovos_realtime.session.conversation import Conversation, public_item
+from ovos_realtime.session.response import ResponseRun
+from ovos_realtime.session.settings import (
+    Capabilities,
+    SessionDefaults,
+    default_session,
+    resolve_response,
+)
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class RealtimeSession:
+    """Owns the config, the conversation and the responses of one Realtime session.
+
+    `emit` takes GA-shaped server events; the protocol layer encodes them for the wire."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        brain: LLMBackend,
+        defaults: SessionDefaults,
+        emit: Emit,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.id = session_id
+        self.brain = brain
+        self.emit = emit
+        self.capabilities = capabilities or Capabilities()
+        self.config = default_session(session_id, defaults, self.capabilities)
+        self.conversation = Conversation()
+        self.responses: dict[str, ResponseRun] = {}
+
+    def public_config(self) -> dict[str, Any]:
+        return dict(self.config)
+
+    def open(self) -> None:
+        self.emit({"type": "session.created", "session": self.public_config()})
+        log.info("[%s] session created (model %s)", self.id, self.config["model"])
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        """Run the handler for one validated, GA-shaped client event."""
+        from ovos_realtime.session.handlers import router  # handlers import this module
+
+        handler = router.handlers.get(event["type"])
+        if handler is None:
+            raise ProtocolError(
+                f"'{event['type']}' is not supported by this server.",
+                code="unsupported_event",
+                param="type",
+            )
+        await handler(self, event)
+
+    async def close(self) -> None:
+        for run in list(self.responses.values()):
+            await run.cancel("client_cancelled")
+        log.info("[%s] session closed", self.id)
+
+    # ---- conversation ----
+
+    def emit_item_added(self, item: dict[str, Any], previous_item_id: str | None) -> None:
+        self.emit(
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": previous_item_id,
+                "item": public_item(item),
+            }
+        )
+        self.emit({"type": "conversation.item.done", "item": public_item(item)})
+
+    # ---- responses ----
+
+    def _context_items(self, input_items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        if input_items is None:
+            return self.conversation.items()
+        items = []
+        for index, item in enumerate(input_items):
+            if item.get("type") == "item_reference":
+                items.append(
+                    self.conversation.get(item.get("id", ""), f"response.input.{index}.id")
+                )
+            else:
+                items.append(item)
+        return items
+
+    def start_response(self, params: dict[str, Any] | None) -> ResponseRun:
+        settings = resolve_response(self.config, params)
+        if settings.in_conversation and self.active_response(in_conversation=True):
+            raise ProtocolError(
+                "Conversation already has an active response in progress.",
+                code="conversation_already_has_active_response",
+            )
+        request = BrainRequest(
+            messages=chat_messages(
+                settings.instructions, self._context_items(settings.input_items)
+            ),
+            tools=[ToolSpec.from_realtime(tool) for tool in settings.tools],
+            tool_choice=settings.tool_choice,
+            max_output_tokens=settings.max_output_tokens,
+            temperature=settings.temperature,
+        )
+        run = ResponseRun(
+            settings=settings,
+            request=request,
+            brain=self.brain,
+            emit=self.emit,
+            conversation=self.conversation if settings.in_conversation else None,
+            session_id=self.id,
+        )
+        self.responses[run.id] = run
+        run.start().add_done_callback(lambda _task: self.responses.pop(run.id, None))
+        return run
+
+    def active_response(self, in_conversation: bool | None = None) -> ResponseRun | None:
+        for run in self.responses.values():
+            if run.active and (
+                in_conversation is None or (run.conversation is not None) == in_conversation
+            ):
+                return run
+        return None
+
+    async def cancel_response(self, response_id: str | None, reason: str) -> bool:
+        run = self.responses.get(response_id) if response_id else self.active_response()
+        if run is None:
+            return False
+        return await run.cancel(reason)

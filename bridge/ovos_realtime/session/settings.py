@@ -1,0 +1,174 @@
+"""Session configuration: defaults, partial merges, and per-response resolution."""
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from ovos_realtime.protocol.errors import ProtocolError
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the loaded engines can do; the effective session config never promises more."""
+
+    audio_in: bool = False
+    audio_out: bool = False
+
+
+@dataclass(frozen=True)
+class SessionDefaults:
+    model: str
+    instructions: str
+    voice: str = "default"
+    speed: float = 1.0
+    temperature: float = 0.7
+    max_output_tokens: int | str = "inf"
+
+
+def default_session(session_id: str, defaults: SessionDefaults, caps: Capabilities) -> dict:
+    """The full effective GA session, as `session.created` reports it."""
+    pcm24k = {"type": "audio/pcm", "rate": 24000}
+    turn_detection = (
+        {
+            "type": "server_vad",
+            "threshold": 0.5,
+            "prefix_padding_ms": 300,
+            "silence_duration_ms": 500,
+            "create_response": True,
+            "interrupt_response": True,
+            "idle_timeout_ms": None,
+        }
+        if caps.audio_in
+        else None
+    )
+    return {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": session_id,
+        "model": defaults.model,
+        "output_modalities": ["audio"] if caps.audio_out else ["text"],
+        "instructions": defaults.instructions,
+        "audio": {
+            "input": {
+                "format": pcm24k,
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": turn_detection,
+            },
+            "output": {"format": dict(pcm24k), "voice": defaults.voice, "speed": defaults.speed},
+        },
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": defaults.max_output_tokens,
+        "tracing": None,
+        "truncation": "auto",
+        "prompt": None,
+        "include": None,
+        "temperature": defaults.temperature,
+    }
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """`update` merged into a copy of `base`: objects merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def check_tools(tools: list[dict], tool_choice: Any, param: str) -> None:
+    names = [tool.get("name") for tool in tools if tool.get("type", "function") == "function"]
+    if len(set(names)) != len(names):
+        raise ProtocolError("Tool names must be unique.", param=f"{param}.tools")
+    for tool in tools:
+        if tool.get("type", "function") != "function":
+            raise ProtocolError(
+                f"Tool type '{tool.get('type')}' is not supported by this server; "
+                "only 'function' tools are.",
+                param=f"{param}.tools",
+            )
+    if isinstance(tool_choice, dict):
+        name = tool_choice.get("name")
+        if tool_choice.get("type") != "function" or name not in names:
+            raise ProtocolError(
+                f"tool_choice names function '{name}', which is not among the tools.",
+                param=f"{param}.tool_choice",
+            )
+
+
+def merge_session_update(session: dict, update: dict) -> dict:
+    """The session after a partial `session.update`, or ProtocolError naming the bad param."""
+    update = {k: v for k, v in update.items() if k not in ("type", "id", "object")}
+    merged = deep_merge(session, update)
+    modalities = merged.get("output_modalities") or ["text"]
+    if len(modalities) != 1:
+        raise ProtocolError(
+            "output_modalities takes one of ['text'] or ['audio'].",
+            param="session.output_modalities",
+        )
+    check_tools(merged.get("tools") or [], merged.get("tool_choice"), "session")
+    return merged
+
+
+@dataclass
+class ResponseSettings:
+    """Everything one response needs, after per-response overrides are applied."""
+
+    instructions: str
+    tools: list[dict]
+    tool_choice: Any
+    output_modalities: list[str]
+    max_output_tokens: int | None
+    temperature: float
+    voice: str
+    speed: float
+    output_format: dict
+    metadata: dict | None
+    in_conversation: bool
+    input_items: list[dict] | None
+
+
+def resolve_response(session: dict, params: dict | None) -> ResponseSettings:
+    """Per-response overrides (from `response.create`) on top of the session config."""
+    params = params or {}
+    tools = params["tools"] if params.get("tools") is not None else session.get("tools") or []
+    tool_choice = params.get("tool_choice") or session.get("tool_choice") or "auto"
+    check_tools(tools, tool_choice, "response")
+    conversation = params.get("conversation") or "auto"
+    if conversation not in ("auto", "none"):
+        raise ProtocolError("conversation must be 'auto' or 'none'.", param="response.conversation")
+    modalities = params.get("output_modalities") or session.get("output_modalities") or ["text"]
+    if len(modalities) != 1:
+        raise ProtocolError(
+            "output_modalities takes one of ['text'] or ['audio'].",
+            param="response.output_modalities",
+        )
+    limit = params.get("max_output_tokens", session.get("max_output_tokens"))
+    audio_out = deep_merge(
+        session["audio"]["output"], (params.get("audio") or {}).get("output") or {}
+    )
+    metadata = params.get("metadata")
+    if metadata is not None and (
+        len(metadata) > 16 or any(len(k) > 64 or len(str(v)) > 512 for k, v in metadata.items())
+    ):
+        raise ProtocolError(
+            "metadata takes at most 16 pairs, keys up to 64 and values up to 512 characters.",
+            param="response.metadata",
+        )
+    return ResponseSettings(
+        instructions=params.get("instructions") or session.get("instructions") or "",
+        tools=tools,
+        tool_choice=tool_choice,
+        output_modalities=list(modalities),
+        max_output_tokens=None if limit in (None, "inf") else int(limit),
+        temperature=float(params.get("temperature") or session.get("temperature") or 0.7),
+        voice=audio_out.get("voice"),
+        speed=float(audio_out.get("speed") or 1.0),
+        output_format=audio_out.get("format"),
+        metadata=metadata,
+        in_conversation=conversation == "auto",
+        input_items=params.get("input"),
+    )
