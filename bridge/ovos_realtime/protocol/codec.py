@@ -9,7 +9,9 @@ import json
 import logging
 from typing import Any
 
-from pydantic import ValidationError
+from openai.types.realtime.conversation_item import ConversationItem
+from openai.types.realtime.response_item_reference import ResponseItemReference
+from pydantic import TypeAdapter, ValidationError
 
 from ovos_realtime.protocol.dialect import Dialect, client_event_from_beta, server_event_to_beta
 from ovos_realtime.protocol.errors import ProtocolError
@@ -23,8 +25,18 @@ class ServerEventInvalid(RuntimeError):
     """We built an event the SDK rejects: a bug on our side, never sent to the client."""
 
 
+# GA `response.create` input may mix items and references to items (the SDK's own
+# ResponseCreateEventWithReferencesParam); its event model only knows items.
+_GA_INPUT_ITEM = TypeAdapter(ConversationItem | ResponseItemReference)
+
+
+def _is_field_name(part: Any) -> bool:
+    # Union errors put branch names (class names, tags like `function-after[...]`) in the path.
+    return isinstance(part, str) and part[:1].islower() and "[" not in part and "-" not in part
+
+
 def _param_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if not isinstance(part, int))
+    return ".".join(str(part) for part in loc if _is_field_name(part) or isinstance(part, int))
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str, str]:
@@ -80,11 +92,34 @@ class EventCodec:
                 event_id=event_id,
             )
         try:
-            model.model_validate(event)
+            self._validate(model, event)
         except ValidationError as exc:
             param, code, message = _first_error(exc)
             raise ProtocolError(message, code=code, param=param, event_id=event_id) from None
         return client_event_from_beta(event) if self.dialect is Dialect.BETA else event
+
+    def _validate(self, model: Any, event: dict[str, Any]) -> None:
+        response = event.get("response")
+        if (
+            self.dialect is Dialect.GA
+            and event["type"] == "response.create"
+            and isinstance(response, dict)
+            and isinstance(response.get("input"), list)
+        ):
+            for index, item in enumerate(response["input"]):
+                try:
+                    _GA_INPUT_ITEM.validate_python(item)
+                except ValidationError as exc:
+                    param, code, message = _first_error(exc)
+                    prefix = f"response.input.{index}"
+                    raise ProtocolError(
+                        message.replace(f"'{param}'", f"'{prefix}.{param}'"),
+                        code=code,
+                        param=f"{prefix}.{param}",
+                        event_id=event.get("event_id"),
+                    ) from None
+            event = {**event, "response": {k: v for k, v in response.items() if k != "input"}}
+        model.model_validate(event)
 
     # ---- server → client ----
 

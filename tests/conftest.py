@@ -1,0 +1,109 @@
+"""Shared fixtures: real bridge servers started as processes on 127.0.0.1."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SCRIPTED_BACKEND = "tests.scripted_llm:ScriptedLLM"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BridgeProcess:
+    """`ovos-realtime serve` in a child process, as a user would run it."""
+
+    def __init__(self, tmp: Path, config: dict, extra_args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.config_file = tmp / f"bridge-{self.port}.yaml"
+        config = {**config, "server": {**config.get("server", {}), "port": self.port}}
+        self.config_file.write_text(yaml.safe_dump(config))
+        self.log_file = tmp / f"bridge-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OVOS_REALTIME_")}
+        env["PYTHONPATH"] = str(REPO)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ovos_realtime",
+                "serve",
+                "--config",
+                str(self.config_file),
+                *extra_args,
+            ],
+            stdout=self.log_file.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+        )
+        self._wait_ready()
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1"
+
+    def _wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bridge exited early:\n{self.log_file.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.http_url}/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"bridge did not start:\n{self.log_file.read_text()}")
+
+    def log(self) -> str:
+        return self.log_file.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def bridge_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    started: list[BridgeProcess] = []
+
+    def start(config: dict, *extra_args: str) -> BridgeProcess:
+        bridge = BridgeProcess(tmp_path_factory.mktemp("bridge"), config, extra_args)
+        started.append(bridge)
+        return bridge
+
+    yield start
+    for bridge in started:
+        bridge.stop()
+
+
+@pytest.fixture(scope="session")
+def scripted_bridge(bridge_factory) -> BridgeProcess:
+    """A bridge whose brain is the scripted LLM: for deterministic protocol tests."""
+    return bridge_factory({"llm": {"backend": SCRIPTED_BACKEND}, "log_level": "debug"})
+
+
+@pytest.fixture(scope="session")
+def embedded_bridge(bridge_factory) -> BridgeProcess:
+    """A bridge on the product's default brain: SmolLM2 in embedded llama.cpp."""
+    return bridge_factory({"llm": {"max_output_tokens": 64}})

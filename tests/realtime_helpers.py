@@ -1,0 +1,76 @@
+"""Helpers for driving a live bridge with the official openai SDK, validating every event."""
+
+import asyncio
+import json
+from typing import Any
+
+from openai.types.beta.realtime.realtime_server_event import (
+    RealtimeServerEvent as BetaServerEvent,
+)
+from openai.types.realtime import RealtimeServerEvent
+from pydantic import TypeAdapter
+
+GA_EVENTS = TypeAdapter(RealtimeServerEvent)
+BETA_EVENTS = TypeAdapter(BetaServerEvent)
+
+
+class EventReader:
+    """Reads raw server events from an SDK connection and validates each against the SDK types."""
+
+    def __init__(self, conn: Any, beta: bool = False) -> None:
+        self.conn = conn
+        self.adapter = BETA_EVENTS if beta else GA_EVENTS
+        self.seen: list[dict[str, Any]] = []
+
+    async def next(self, timeout: float = 30) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv_bytes(), timeout)
+        event = json.loads(raw)
+        self.adapter.validate_python(event)  # raises if the server sent something off-spec
+        self.seen.append(event)
+        return event
+
+    async def until(self, event_type: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """All events up to and including the first of `event_type`."""
+        events = []
+        while True:
+            event = await self.next(timeout)
+            events.append(event)
+            if event["type"] == event_type:
+                return events
+
+    async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
+        """Events until the server has been quiet for `quiet` seconds."""
+        events = []
+        while True:
+            try:
+                events.append(await self.next(timeout=quiet))
+            except TimeoutError:
+                return events
+
+
+def user_text(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [event["type"] for event in events]
+
+
+def text_of(events: list[dict[str, Any]], delta_type: str = "response.output_text.delta") -> str:
+    return "".join(event["delta"] for event in events if event["type"] == delta_type)
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Get the current weather for a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "The city name"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+}
