@@ -42,9 +42,16 @@ def _param_path(loc: tuple[Any, ...]) -> str:
 def _first_error(exc: ValidationError) -> tuple[str, str, str]:
     """(param, code, message) for the most useful error of a validation failure."""
     errors = exc.errors(include_url=False)
-    # A union reports one error per branch; the missing/extra ones name the field best.
-    errors.sort(key=lambda e: 0 if e["type"] == "missing" else 1)
-    err = errors[0]
+    # A union reports errors for every branch it tried; the branch with the fewest errors is the
+    # one the client meant. Within it, a missing field is the clearest thing to report.
+    by_branch: dict[tuple, list[dict]] = {}
+    for err in errors:
+        branch = tuple(
+            part for part in err["loc"] if not _is_field_name(part) and not isinstance(part, int)
+        )
+        by_branch.setdefault(branch, []).append(err)
+    best = min(by_branch.values(), key=len)
+    err = min(best, key=lambda e: 0 if e["type"] == "missing" else 1)
     param = _param_path(err["loc"])
     if err["type"] == "missing":
         return param, "missing_required_parameter", f"Missing required parameter: '{param}'."
