@@ -6,8 +6,8 @@ import sys
 
 import httpx
 import pytest
-
 from ovos_realtime.config import ConfigError, load_settings
+
 from tests.conftest import REPO
 
 

@@ -11,8 +11,8 @@ import httpx
 import jsonschema
 import pytest
 from openai import AsyncOpenAI
-
 from ovos_realtime.brain.models import packaged_smollm2
+
 from tests.conftest import free_port
 from tests.realtime_helpers import WEATHER_TOOL, EventReader, text_of, user_text
 

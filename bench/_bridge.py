@@ -1,0 +1,47 @@
+"""Start a bridge process for a benchmark and wait for it to answer /health."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def running_bridge(config: dict) -> Iterator[str]:
+    """Yields the WebSocket base URL (ws://127.0.0.1:PORT/v1)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "bench.yaml"
+        config_file.write_text(
+            yaml.safe_dump({**config, "server": {"port": port}, "log_level": "warning"})
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
+                time.sleep(0.2)
+            yield f"ws://127.0.0.1:{port}/v1"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
