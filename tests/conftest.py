@@ -95,6 +95,11 @@ def bridge_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     yield start
     for bridge in started:
         bridge.stop()
+    # Server-side bugs that a client might not notice: an event the SDK types reject (we
+    # refuse to send it) or a handler that crashed.
+    for bridge in started:
+        for marker in ("refusing to send an invalid server event", "handler failed"):
+            assert marker not in bridge.log(), f"{marker!r} in {bridge.log_file}"
 
 
 @pytest.fixture(scope="session")

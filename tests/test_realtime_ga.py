@@ -371,3 +371,19 @@ async def test_two_sessions_are_independent(client):
     finally:
         await c1.close()
         await c2.close()
+
+
+async def test_disconnect_mid_response_leaves_nothing_behind(client, scripted_bridge):
+    import httpx
+
+    conn, reader, _ = await connect(client)
+    await conn.conversation.item.create(item=user_text("slow goodbye"))
+    await conn.response.create()
+    await reader.until("response.output_text.delta")
+    await conn.close()
+    for _ in range(50):
+        if httpx.get(f"{scripted_bridge.http_url}/health").json()["sessions"] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert httpx.get(f"{scripted_bridge.http_url}/health").json()["sessions"] == 0
+    assert "Task was destroyed but it is pending" not in scripted_bridge.log()
