@@ -26,9 +26,10 @@ def chat_messages(instructions: str, items: list[dict[str, Any]]) -> list[dict[s
             text = _message_text(item)
             if text:
                 messages.append({"role": item.get("role", "user"), "content": text})
-        elif kind == "function_call":
+        elif kind in ("function_call", "mcp_call"):
+            call_id = item.get("call_id") or item.get("id")
             call = {
-                "id": item.get("call_id") or item.get("id"),
+                "id": call_id,
                 "type": "function",
                 "function": {"name": item["name"], "arguments": item.get("arguments") or "{}"},
             }
@@ -37,6 +38,10 @@ def chat_messages(instructions: str, items: list[dict[str, Any]]) -> list[dict[s
                 last["tool_calls"].append(call)
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+            if kind == "mcp_call":  # a server tool: its output is part of the item
+                error = (item.get("error") or {}).get("message")
+                output = item.get("output") if not error else f"error: {error}"
+                messages.append({"role": "tool", "tool_call_id": call_id, "content": output or ""})
         elif kind == "function_call_output":
             messages.append(
                 {

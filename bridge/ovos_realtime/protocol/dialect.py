@@ -163,7 +163,7 @@ def response_to_beta(response: dict[str, Any]) -> dict[str, Any]:
         out["voice"] = audio_out["voice"]
     if audio_out.get("format") is not None:
         out["output_audio_format"] = format_to_beta(audio_out["format"])
-    out["output"] = [item_to_beta(item) for item in response.get("output") or []]
+    out["output"] = [item_to_beta(i) for i in response.get("output") or [] if not _is_mcp(i)]
     return out
 
 
@@ -196,9 +196,17 @@ def response_params_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
 # ---- whole events -------------------------------------------------------------------------
 
 
+def _is_mcp(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type", "").startswith("mcp_")
+
+
 def server_event_to_beta(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A GA server event in beta form, or None when beta has no such event."""
+    """A GA server event in beta form, or None when beta has no such event.
+
+    Beta has no server-side (mcp) tool items: those stay invisible to beta clients."""
     kind = event["type"]
+    if kind.startswith("response.mcp_call") or _is_mcp(event.get("item")):
+        return None
     if kind in _BETA_EVENT_NAMES:
         renamed = _BETA_EVENT_NAMES[kind]
         if renamed is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ovos_realtime.brain.base import BrainRequest, LLMBackend, ToolSpec
 from ovos_realtime.brain.history import chat_messages
+from ovos_realtime.brain.tools import ServerToolSource, visible_server_tools
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.response import ResponseRun
@@ -34,11 +35,13 @@ class RealtimeSession:
         defaults: SessionDefaults,
         emit: Emit,
         capabilities: Capabilities | None = None,
+        server_tools: ServerToolSource | None = None,
     ) -> None:
         self.id = session_id
         self.brain = brain
         self.emit = emit
         self.capabilities = capabilities or Capabilities()
+        self.server_tools = server_tools
         self.config = default_session(session_id, defaults, self.capabilities)
         self.conversation = Conversation()
         self.responses: dict[str, ResponseRun] = {}
@@ -95,8 +98,12 @@ class RealtimeSession:
                 items.append(item)
         return items
 
-    def start_response(self, params: dict[str, Any] | None) -> ResponseRun:
+    async def start_response(self, params: dict[str, Any] | None) -> ResponseRun:
         settings = resolve_response(self.config, params)
+        client_tools = [ToolSpec.from_realtime(tool) for tool in settings.tools]
+        server_tools = {}
+        if self.server_tools is not None and settings.tool_choice != "none":
+            server_tools = visible_server_tools(await self.server_tools(), client_tools)
         if settings.in_conversation and self.active_response(in_conversation=True):
             raise ProtocolError(
                 "Conversation already has an active response in progress.",
@@ -106,7 +113,7 @@ class RealtimeSession:
             messages=chat_messages(
                 settings.instructions, self._context_items(settings.input_items)
             ),
-            tools=[ToolSpec.from_realtime(tool) for tool in settings.tools],
+            tools=client_tools + [tool.spec for tool in server_tools.values()],
             tool_choice=settings.tool_choice,
             max_output_tokens=settings.max_output_tokens,
             temperature=settings.temperature,
@@ -118,6 +125,7 @@ class RealtimeSession:
             emit=self.emit,
             conversation=self.conversation if settings.in_conversation else None,
             session_id=self.id,
+            server_tools=server_tools,
         )
         self.responses[run.id] = run
         run.start().add_done_callback(lambda _task: self.responses.pop(run.id, None))

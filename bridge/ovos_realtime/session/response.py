@@ -8,6 +8,7 @@ open item and sends `response.done` with status `cancelled`, so nothing of the r
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
+from ovos_realtime.brain.tools import MAX_SERVER_TOOL_ROUNDS, ServerTool
 from ovos_realtime.protocol.ids import new_id
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.settings import ResponseSettings
@@ -36,6 +38,7 @@ class _OpenItem:
     def __init__(self, item: dict[str, Any], output_index: int) -> None:
         self.item = item
         self.output_index = output_index
+        self.arguments_done = False
 
 
 class ResponseRun:
@@ -48,6 +51,7 @@ class ResponseRun:
         emit: Emit,
         conversation: Conversation | None,
         session_id: str,
+        server_tools: dict[str, ServerTool] | None = None,
     ) -> None:
         self.id = new_id("resp")
         self.settings = settings
@@ -56,6 +60,7 @@ class ResponseRun:
         self.emit = emit
         self.conversation = conversation  # None for out-of-band responses
         self.session_id = session_id
+        self.server_tools = server_tools or {}
         self.task: asyncio.Task | None = None
         self.usage = {"input_tokens": 0, "output_tokens": 0}
         self.response: dict[str, Any] = {
@@ -95,17 +100,15 @@ class ResponseRun:
 
     async def _run(self) -> None:
         finished = Finished("stop")
+        request = self.request
         try:
-            async with contextlib.aclosing(self.brain.stream(self.request)) as events:
-                async for event in events:
-                    if isinstance(event, TextDelta):
-                        self._text_delta(event.text)
-                    elif isinstance(event, ToolCallStarted):
-                        self._start_function_call(event)
-                    elif isinstance(event, ToolArgumentsDelta):
-                        self._arguments_delta(event.delta)
-                    elif isinstance(event, Finished):
-                        finished = event
+            for round_ in range(MAX_SERVER_TOOL_ROUNDS + 1):
+                finished = await self._stream_brain(
+                    request, allow_server_tools=round_ < MAX_SERVER_TOOL_ROUNDS
+                )
+                if self._open is None or self._open.item["type"] != "mcp_call":
+                    break
+                request = await self._run_server_tool(request)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the brain failed: the response fails, the session lives
@@ -113,16 +116,79 @@ class ResponseRun:
             self._close_open("incomplete")
             self._finish("failed", error={"type": "server_error", "code": type(exc).__name__})
             return
-        self.usage = {
-            "input_tokens": finished.input_tokens,
-            "output_tokens": finished.output_tokens,
-        }
         if finished.reason == "length":
             self._close_open("incomplete")
             self._finish("incomplete", reason="max_output_tokens")
         else:
             self._close_open("completed")
             self._finish("completed")
+
+    async def _stream_brain(self, request: BrainRequest, allow_server_tools: bool) -> Finished:
+        finished = Finished("stop")
+        async with contextlib.aclosing(self.brain.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    self._text_delta(event.text)
+                elif isinstance(event, ToolCallStarted):
+                    server_tool = event.name in self.server_tools and allow_server_tools
+                    self._start_call(event, "mcp_call" if server_tool else "function_call")
+                elif isinstance(event, ToolArgumentsDelta):
+                    self._arguments_delta(event.delta)
+                elif isinstance(event, Finished):
+                    finished = event
+        self.usage["input_tokens"] += finished.input_tokens
+        self.usage["output_tokens"] += finished.output_tokens
+        return finished
+
+    async def _run_server_tool(self, request: BrainRequest) -> BrainRequest:
+        """Run the open mcp_call item's tool; the next round sees its output."""
+        assert self._open is not None
+        item = self._open.item
+        self._arguments_done()
+        self.emit(
+            {
+                "type": "response.mcp_call.in_progress",
+                "item_id": item["id"],
+                "output_index": self._open.output_index,
+            }
+        )
+        tool = self.server_tools[item["name"]]
+        try:
+            arguments = json.loads(item["arguments"] or "{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("arguments must be a JSON object")
+            item["output"] = await asyncio.wait_for(tool.run(arguments), tool.timeout_s)
+            outcome = "completed"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("[%s] server tool %s failed: %r", self.session_id, item["name"], exc)
+            message = (
+                "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+            )
+            item["error"] = {"type": "tool_execution_error", "message": message}
+            outcome = "failed"
+        self.emit(
+            {
+                "type": f"response.mcp_call.{outcome}",
+                "item_id": item["id"],
+                "output_index": self._open.output_index,
+            }
+        )
+        messages = list(request.messages)
+        call = {
+            "id": item["id"],
+            "type": "function",
+            "function": {"name": item["name"], "arguments": item["arguments"]},
+        }
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        result = (
+            item.get("output") if outcome == "completed" else f"error: {item['error']['message']}"
+        )
+        messages.append({"role": "tool", "tool_call_id": item["id"], "content": result or ""})
+        self._close_open("completed")
+        # A tool the caller forced has now been called: let the model answer.
+        return dataclasses.replace(request, messages=messages, tool_choice="auto")
 
     def finish_cancelled(self, reason: str) -> None:
         self._close_open("incomplete")
@@ -187,33 +253,65 @@ class ResponseRun:
             {"type": "response.output_text.delta", **self._ids(), "content_index": 0, "delta": text}
         )
 
-    def _start_function_call(self, call: ToolCallStarted) -> None:
+    def _start_call(self, call: ToolCallStarted, kind: str) -> None:
         self._close_open("completed")
-        self._open_item(
-            {
-                "id": new_id("item"),
-                "object": "realtime.item",
-                "type": "function_call",
-                "status": "in_progress",
-                "call_id": call.call_id,
-                "name": call.name,
-                "arguments": "",
-            }
-        )
+        item: dict[str, Any] = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": kind,
+            "name": call.name,
+            "arguments": "",
+        }
+        if kind == "function_call":
+            item.update(status="in_progress", call_id=call.call_id)
+        else:
+            item["server_label"] = self.server_tools[call.name].server_label
+        self._open_item(item)
 
     def _arguments_delta(self, delta: str) -> None:
-        if self._open is None or self._open.item["type"] != "function_call":
-            log.warning("[%s] arguments without a function call dropped", self.session_id)
+        if self._open is None or self._open.item["type"] not in ("function_call", "mcp_call"):
+            log.warning("[%s] arguments without a tool call dropped", self.session_id)
             return
-        self._open.item["arguments"] += delta
-        self.emit(
-            {
-                "type": "response.function_call_arguments.delta",
-                **self._ids(),
-                "call_id": self._open.item["call_id"],
-                "delta": delta,
-            }
-        )
+        item = self._open.item
+        item["arguments"] += delta
+        if item["type"] == "mcp_call":
+            self.emit({"type": "response.mcp_call_arguments.delta", **self._ids(), "delta": delta})
+        else:
+            self.emit(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    **self._ids(),
+                    "call_id": item["call_id"],
+                    "delta": delta,
+                }
+            )
+
+    def _arguments_done(self) -> None:
+        assert self._open is not None
+        if self._open.arguments_done:
+            return
+        self._open.arguments_done = True
+        item = self._open.item
+        if not item["arguments"]:
+            item["arguments"] = "{}"
+        if item["type"] == "mcp_call":
+            self.emit(
+                {
+                    "type": "response.mcp_call_arguments.done",
+                    **self._ids(),
+                    "arguments": item["arguments"],
+                }
+            )
+        else:
+            self.emit(
+                {
+                    "type": "response.function_call_arguments.done",
+                    **self._ids(),
+                    "call_id": item["call_id"],
+                    "name": item["name"],
+                    "arguments": item["arguments"],
+                }
+            )
 
     def _close_open(self, status: str) -> None:
         if self._open is None:
@@ -238,18 +336,9 @@ class ResponseRun:
                 }
             )
         else:
-            if status == "completed" and not item["arguments"]:
-                item["arguments"] = "{}"
-            self.emit(
-                {
-                    "type": "response.function_call_arguments.done",
-                    **self._ids(),
-                    "call_id": item["call_id"],
-                    "name": item["name"],
-                    "arguments": item["arguments"],
-                }
-            )
-        item["status"] = status
+            self._arguments_done()
+        if item["type"] != "mcp_call":  # mcp_call items carry output/error instead of a status
+            item["status"] = status
         self.emit(
             {
                 "type": "response.output_item.done",

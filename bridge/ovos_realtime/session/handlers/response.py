@@ -11,7 +11,7 @@ router = EventRouter()
 
 @router.on("response.create")
 async def response_create(session: RealtimeSession, event: dict[str, Any]) -> None:
-    session.start_response(event.get("response"))
+    await session.start_response(event.get("response"))
 
 
 @router.on("response.cancel")
