@@ -28,6 +28,7 @@ PACKAGE_DIRS = {
     "ovos_vad_plugin_dual": "plugins/ovos_vad_plugin_dual",
     "ovos_stt_plugin_whisper_streaming": "plugins/ovos_stt_plugin_whisper_streaming",
     "ovos_tts_plugin_onnx_stream": "plugins/ovos_tts_plugin_onnx_stream",
+    "ovos_skill_realtime_tools": "skills/ovos_skill_realtime_tools",
 }
 
 
@@ -55,6 +56,7 @@ TTS = [
     "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTS",
     "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTS",
 ]
+SKILL = "ovos-skill-realtime-tools.openvoiceos = ovos_skill_realtime_tools:RealtimeToolsSkill"
 TTS_CONFIG = [
     "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
     "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTSConfig",
@@ -70,10 +72,16 @@ setup(
     python_requires=">=3.10",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"": ["*.json", "*.yaml", "locale/*/*", "locale/*/*/*"]},
+    package_data={
+        "": ["*.json", "*.yaml", "*.npz", "locale/*/*", "locale/*/*/*", "locale/*/*/*/*"]
+    },
     include_package_data=True,
     install_requires=(
-        requirements("bridge") + requirements("vad") + requirements("stt") + requirements("tts")
+        requirements("bridge")
+        + requirements("vad")
+        + requirements("stt")
+        + requirements("tts")
+        + requirements("ovos")
     ),
     entry_points={
         "console_scripts": ["ovos-realtime = ovos_realtime.cli:main"],
@@ -85,6 +93,8 @@ setup(
         "opm.tts": TTS,
         "mycroft.plugin.tts": TTS,
         "opm.tts.config": TTS_CONFIG,
+        "opm.skill": [SKILL],
+        "ovos.plugin.skill": [SKILL],
     },
     classifiers=[
         "License :: OSI Approved :: Apache Software License",

@@ -22,6 +22,21 @@ log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
 
 
+class SessionObserver:
+    """Hooks for adapters at the edges (e.g. the OVOS bus) to follow a session. Override what
+    you need; hooks run on the event loop and must not block."""
+
+    def response_started(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
+
+    def response_finished(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
+
+    def audio_started(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
+
+    def audio_finished(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
+
+    def session_closed(self, session: "RealtimeSession") -> None: ...
+
+
 class RealtimeSession:
     """Owns the config, the conversation and the responses of one Realtime session.
 
@@ -42,6 +57,7 @@ class RealtimeSession:
         self.emit = emit
         self.capabilities = capabilities or Capabilities()
         self.server_tools = server_tools
+        self.observers: list[SessionObserver] = []
         self.config = default_session(session_id, defaults, self.capabilities)
         self.conversation = Conversation()
         self.responses: dict[str, ResponseRun] = {}
@@ -69,7 +85,15 @@ class RealtimeSession:
     async def close(self) -> None:
         for run in list(self.responses.values()):
             await run.cancel("client_cancelled")
+        self.notify("session_closed")
         log.info("[%s] session closed", self.id)
+
+    def notify(self, hook: str, *args: Any) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, hook)(self, *args)
+            except Exception:  # an adapter's bug must not break the session
+                log.exception("[%s] observer %s.%s failed", self.id, type(observer).__name__, hook)
 
     # ---- conversation ----
 
@@ -128,8 +152,13 @@ class RealtimeSession:
             server_tools=server_tools,
         )
         self.responses[run.id] = run
-        run.start().add_done_callback(lambda _task: self.responses.pop(run.id, None))
+        run.start().add_done_callback(lambda _task: self._response_ended(run))
+        self.notify("response_started", run)
         return run
+
+    def _response_ended(self, run: ResponseRun) -> None:
+        self.responses.pop(run.id, None)
+        self.notify("response_finished", run)
 
     def active_response(self, in_conversation: bool | None = None) -> ResponseRun | None:
         for run in self.responses.values():
