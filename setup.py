@@ -58,8 +58,8 @@ TTS = [
 ]
 SKILL = "ovos-skill-realtime-tools.openvoiceos = ovos_skill_realtime_tools:RealtimeToolsSkill"
 TTS_CONFIG = [
-    "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
-    "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTSConfig",
+    "ovos-tts-plugin-kokoro-stream.config = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
+    "ovos-tts-plugin-phoonnx-stream.config = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTSConfig",
 ]
 
 setup(

@@ -1,0 +1,129 @@
+"""Split text (all at once or as LLM token increments) into speakable pieces.
+
+The first piece is short (the first clause of at least `first_min_words` words) so the first
+audio comes early; later pieces are whole sentences, which sound more natural. Sentences longer
+than `max_chars` are cut at clause boundaries.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+LOG = logging.getLogger(__name__)
+
+# A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n+")
+# A clause ends at , ; : or a dash before whitespace.
+_CLAUSE_END = re.compile(r"(?:[,;:]|\s[—–-])(?=\s)")
+# Words that end with a period but do not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no",
+    "mt", "ft", "approx", "inc", "ltd", "co", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "a.m", "p.m",
+}  # fmt: skip
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the '.' ending at `end` belongs to an abbreviation or an initial ("J.")."""
+    if text[end - 1] != ".":
+        return False
+    word = text[:end].split()[-1].rstrip(".").lower() if text[:end].split() else ""
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+class ClauseChunker:
+    """Feed text increments, get back ready pieces; `flush()` at the end returns the rest.
+
+    >>> c = ClauseChunker()
+    >>> c.feed("Sure, I can help with that. It will")
+    ['Sure, I can help with that.']
+    >>> c.feed(" take a minute. ") + c.flush()
+    ['It will take a minute.']
+    """
+
+    def __init__(
+        self, first_min_words: int = 3, first_max_words: int = 10, max_chars: int = 250
+    ) -> None:
+        self.first_min_words = first_min_words
+        self.first_max_words = first_max_words
+        self.max_chars = max_chars
+        self._buf = ""
+        self._emitted = 0  # pieces returned so far
+
+    def reset(self) -> None:
+        self._buf = ""
+        self._emitted = 0
+
+    def feed(self, text: str) -> list[str]:
+        """Add a text increment; return the pieces that are complete now."""
+        self._buf += text
+        out: list[str] = []
+        while True:
+            cut = self._next_cut()
+            if cut is None:
+                break
+            piece, self._buf = self._buf[:cut].strip(), self._buf[cut:]
+            if piece:
+                out.append(piece)
+                self._emitted += 1
+        return out
+
+    def flush(self) -> list[str]:
+        """Return whatever is left (the text ended)."""
+        out = self.feed("\n")  # a newline ends the last sentence
+        rest = self._buf.strip()
+        self._buf = ""
+        if rest:
+            out.append(rest)
+            self._emitted += 1
+        return out
+
+    def _next_cut(self) -> int | None:
+        buf = self._buf
+        sentence_end = self._sentence_end(buf)
+        if self._emitted == 0:
+            return self._first_cut(buf, sentence_end)
+        if sentence_end is not None and sentence_end <= self.max_chars:
+            return sentence_end
+        if len(buf) > self.max_chars:
+            # Overlong sentence: cut at the last clause boundary (else the last space) in range.
+            clause_ends = [m.end() for m in _CLAUSE_END.finditer(buf, 0, self.max_chars)]
+            if clause_ends:
+                return clause_ends[-1]
+            space = buf.rfind(" ", 0, self.max_chars)
+            return space if space > 0 else self.max_chars
+        return sentence_end
+
+    def _first_cut(self, buf: str, sentence_end: int | None) -> int | None:
+        """The first piece: the first clause with enough words, else the first sentence,
+        but never more than `first_max_words` words (a long opening must not hold back audio)."""
+        cut = sentence_end
+        for m in _CLAUSE_END.finditer(buf):
+            if sentence_end is not None and m.end() > sentence_end:
+                break
+            if _words(buf[: m.end()]) >= self.first_min_words:
+                cut = m.end()
+                break
+        complete_words = list(re.finditer(r"\S+(?=\s)", buf))
+        too_long = cut is None or _words(buf[:cut]) > self.first_max_words
+        if too_long and len(complete_words) > self.first_max_words:
+            return complete_words[self.first_max_words - 1].end()
+        return cut
+
+    @staticmethod
+    def _sentence_end(buf: str) -> int | None:
+        for m in _SENTENCE_END.finditer(buf):
+            if m.group().startswith("\n") or not _is_abbreviation(buf, m.end()):
+                return m.end()
+        return None
+
+    @classmethod
+    def split(cls, text: str, **kwargs: int) -> list[str]:
+        """All pieces of a complete text."""
+        chunker = cls(**kwargs)
+        return chunker.feed(text) + chunker.flush()
