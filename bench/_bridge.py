@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def running_bridge(config: dict) -> Iterator[str]:
+def running_bridge(config: dict, log_path: str | None = None) -> Iterator[str]:
     """Yields the WebSocket base URL (ws://127.0.0.1:PORT/v1)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -28,11 +28,12 @@ def running_bridge(config: dict) -> Iterator[str]:
             yaml.safe_dump({**config, "server": {"port": port}, "log_level": "warning"})
         )
         env = {**os.environ, "PYTHONPATH": str(REPO)}
+        log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 120

@@ -105,10 +105,12 @@ def bridge_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 @pytest.fixture(scope="session")
 def scripted_bridge(bridge_factory) -> BridgeProcess:
     """A bridge whose brain is the scripted LLM: for deterministic protocol tests."""
-    return bridge_factory({"llm": {"backend": SCRIPTED_BACKEND}, "log_level": "debug"})
+    return bridge_factory(
+        {"llm": {"backend": SCRIPTED_BACKEND}, "voice": {"enabled": False}, "log_level": "debug"}
+    )
 
 
 @pytest.fixture(scope="session")
 def embedded_bridge(bridge_factory) -> BridgeProcess:
     """A bridge on the product's default brain: SmolLM2 in embedded llama.cpp."""
-    return bridge_factory({"llm": {"max_output_tokens": 64}})
+    return bridge_factory({"llm": {"max_output_tokens": 64}, "voice": {"enabled": False}})

@@ -33,6 +33,10 @@ def _serve_overrides(args: argparse.Namespace) -> dict:
         if value is not None:
             llm[key] = value
     overrides: dict = {"server": server, "llm": llm}
+    if args.ovos_bus is not None:
+        overrides["ovos"] = {"bus_url": args.ovos_bus}
+    if args.persona is not None:
+        overrides["personas"] = {"default": args.persona}
     if args.log_level:
         overrides["log_level"] = args.log_level
     return overrides
@@ -57,7 +61,17 @@ def serve(settings: Settings) -> None:
 
     check_bind(settings)
     brain = create_backend(settings.llm)
-    app = create_app(BridgeState(settings=settings, brain=brain))
+    voice = None
+    if settings.voice.enabled:
+        from ovos_realtime.voice.engines import load_engines
+        from ovos_realtime.voice.runtime import VoiceRuntime
+
+        voice = VoiceRuntime(load_engines(settings.voice), tts_workers=settings.voice.tts_workers)
+    state = BridgeState(settings=settings, brain=brain, voice=voice)
+    from ovos_realtime.ovos.integration import install
+
+    install(state)  # personas; the OVOS bus when ovos.bus_url is set
+    app = create_app(state)
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port
     )
@@ -99,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--llm-backend", help="embedded | openai | package.module:Class")
     serve_cmd.add_argument("--llm-model", help="GGUF path (embedded) or model name (openai)")
     serve_cmd.add_argument("--llm-url", help="base URL of an OpenAI-compatible endpoint")
+    serve_cmd.add_argument(
+        "--ovos-bus", metavar="URL", help="OVOS messagebus, e.g. ws://127.0.0.1:8181/core"
+    )
+    serve_cmd.add_argument("--persona", metavar="NAME", help="the default persona")
     serve_cmd.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
     config_cmd = commands.add_parser(
@@ -133,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ovos-realtime: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"ovos-realtime: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -69,10 +69,62 @@ class SessionSettings(_Section):
     voice: str = "default"
 
 
+def _engine_block(module: str) -> Any:
+    return Field(default_factory=lambda: {"module": module})
+
+
+class VoiceSettings(_Section):
+    """Speech engines, loaded through ovos-plugin-manager from mycroft.conf-style blocks:
+    `{"module": NAME, NAME: {plugin config}, "fallback_module": OTHER}`."""
+
+    enabled: bool = True
+    stt: dict[str, Any] = _engine_block("ovos-stt-plugin-whisper-streaming")
+    tts: dict[str, Any] = _engine_block("ovos-tts-plugin-phoonnx-stream")
+    vad: dict[str, Any] = _engine_block("ovos-vad-plugin-dual")
+    # Worker threads for speech synthesis (STT and the LLM have their own budgets).
+    tts_workers: int = Field(1, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _modules_named(self) -> "VoiceSettings":
+        for kind in ("stt", "tts", "vad"):
+            block = getattr(self, kind)
+            if not isinstance(block.get("module"), str) or not block["module"]:
+                raise ValueError(f"voice.{kind}.module must name an OVOS plugin")
+        return self
+
+
+class OvosSettings(_Section):
+    """The OVOS messagebus: each Realtime session becomes an OVOS Session on it. No bus_url, no
+    bus: the bridge runs standalone."""
+
+    bus_url: str | None = None  # e.g. ws://127.0.0.1:8181/core
+    lang: str = "en-US"  # a session's language, unless the client sends ?lang=
+    site_id: str = "unknown"  # a session's site, unless the client sends ?site_id=
+    utterance_timeout_s: float = Field(20.0, gt=0)  # for skills to finish answering
+    tool_timeout_s: float = Field(8.0, gt=0)  # for a skill API method to answer
+    discovery_timeout_s: float = Field(2.0, gt=0)  # for skills to answer `<skill>.public_api`
+    skills: list[str] | None = None  # skill ids whose APIs are tools; None: ask ovos-core
+    reconnect_max_s: float = Field(5.0, gt=0)  # longest wait between reconnection attempts
+
+    @model_validator(mode="after")
+    def _websocket_url(self) -> "OvosSettings":
+        if self.bus_url and not self.bus_url.startswith(("ws://", "wss://")):
+            raise ValueError(f"ovos.bus_url must be a ws:// or wss:// URL, not {self.bus_url!r}")
+        return self
+
+
+class PersonasSettings(_Section):
+    folder: str = "~/.config/ovos-realtime/personas"  # the user's persona files (*.json)
+    default: str = "default"  # the persona of sessions whose model names none
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
     session: SessionSettings = SessionSettings()
+    voice: VoiceSettings = VoiceSettings()
+    ovos: OvosSettings = OvosSettings()
+    personas: PersonasSettings = PersonasSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -49,7 +49,9 @@ def pcm_to_alaw(pcm: np.ndarray) -> bytes:
     magnitude = np.where(samples >= 0, samples, -samples - 1)
     segment = np.searchsorted(_ALAW_SEG_END, magnitude)
     shift = np.where(segment < 2, 1, segment)
-    code = np.where(segment >= 8, 0x7F, (np.minimum(segment, 7) << 4) | ((magnitude >> shift) & 0x0F))
+    code = np.where(
+        segment >= 8, 0x7F, (np.minimum(segment, 7) << 4) | ((magnitude >> shift) & 0x0F)
+    )
     return ((code ^ mask) & 0xFF).astype(np.uint8).tobytes()
 
 

@@ -9,7 +9,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ovos_realtime.server import rest
+from ovos_realtime.server import rest, rest_audio
 from ovos_realtime.server.auth import bearer_token, key_matches
 from ovos_realtime.server.realtime_ws import realtime_endpoint
 from ovos_realtime.server.state import BridgeState
@@ -42,12 +42,18 @@ def create_app(state: BridgeState) -> Starlette:
         Route("/health", rest.health),
         Route("/v1/models", rest.list_models),
         Route("/v1/models/{model_id:path}", rest.get_model),
+        Route("/v1/audio/speech", rest_audio.speech, methods=["POST"]),
+        Route("/v1/audio/transcriptions", rest_audio.transcriptions, methods=["POST"]),
+        Route("/v1/audio/voices", rest_audio.voices),
+        Route("/v1/tts/voices", rest_audio.voices),
         WebSocketRoute("/v1/realtime", realtime_endpoint),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.startup()  # e.g. the OVOS bus connection
         yield
+        await state.shutdown()
         await state.brain.aclose()
 
     app = Starlette(

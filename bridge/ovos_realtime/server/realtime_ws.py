@@ -56,11 +56,13 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         brain=state.brain,
         defaults=state.session_defaults(websocket.query_params.get("model")),
         emit=connection.emit,
-        capabilities=state.capabilities,
+        voice=state.voice,
     )
     state.sessions.add(session_id)
     log.info("[%s] connected (%s dialect)", session_id, dialect.value)
     try:
+        # Persona brain, OVOS tools and bus observer (ovos_realtime.ovos.integration).
+        state.setup_session(session, websocket.query_params)
         session.open()
         await connection.read_loop(session, settings.max_event_bytes)
     finally:

@@ -32,8 +32,17 @@ async def health(request: Request) -> JSONResponse:
         {
             "status": "ok",
             "version": __version__,
-            "engines": {"llm": state.brain.describe(), "stt": None, "tts": None, "vad": None},
+            "engines": {
+                "llm": state.brain.describe(),
+                **(
+                    state.voice.engines.describe()
+                    if state.voice
+                    else {"stt": None, "tts": None, "vad": None}
+                ),
+            },
             "sessions": len(state.sessions),
+            # e.g. "ovos": the bus connection state
+            **{name: report() for name, report in state.health_reports.items()},
         }
     )
 
@@ -42,15 +51,25 @@ def _model_entry(model_id: str) -> dict:
     return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "ovos-realtime"}
 
 
+def _model_ids(state: BridgeState) -> list[str]:
+    """The session model name (the default persona), then every persona by name."""
+    ids = [state.settings.session.model]
+    if state.personas is not None:
+        ids += [name for name in state.personas.names() if name not in ids]
+    return ids
+
+
 async def list_models(request: Request) -> JSONResponse:
     state: BridgeState = request.app.state.bridge
-    return JSONResponse({"object": "list", "data": [_model_entry(state.settings.session.model)]})
+    return JSONResponse(
+        {"object": "list", "data": [_model_entry(model) for model in _model_ids(state)]}
+    )
 
 
 async def get_model(request: Request) -> JSONResponse:
     state: BridgeState = request.app.state.bridge
     model_id = request.path_params["model_id"]
-    if model_id != state.settings.session.model:
+    if model_id not in _model_ids(state):
         return openai_error(
             404, f"The model '{model_id}' does not exist.", "model_not_found", "model"
         )

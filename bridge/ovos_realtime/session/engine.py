@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovos_realtime.brain.base import BrainRequest, LLMBackend, ToolSpec
 from ovos_realtime.brain.history import chat_messages
@@ -16,6 +16,10 @@ from ovos_realtime.session.settings import (
     default_session,
     resolve_response,
 )
+from ovos_realtime.voice.input_audio import InputAudio
+
+if TYPE_CHECKING:
+    from ovos_realtime.voice.runtime import VoiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +55,23 @@ class RealtimeSession:
         emit: Emit,
         capabilities: Capabilities | None = None,
         server_tools: ServerToolSource | None = None,
+        voice: "VoiceRuntime | None" = None,
     ) -> None:
         self.id = session_id
         self.brain = brain
         self.emit = emit
-        self.capabilities = capabilities or Capabilities()
+        self.voice = voice
+        if capabilities is None:
+            capabilities = Capabilities(audio_in=voice is not None, audio_out=voice is not None)
+        self.capabilities = capabilities
         self.server_tools = server_tools
         self.observers: list[SessionObserver] = []
         self.config = default_session(session_id, defaults, self.capabilities)
+        if voice is not None:
+            self.config["audio"]["input"]["transcription"] = {"model": voice.stt_model}
         self.conversation = Conversation()
         self.responses: dict[str, ResponseRun] = {}
+        self.input_audio = InputAudio(self, voice) if voice is not None else None
 
     def public_config(self) -> dict[str, Any]:
         return dict(self.config)
@@ -83,6 +94,8 @@ class RealtimeSession:
         await handler(self, event)
 
     async def close(self) -> None:
+        if self.input_audio is not None:
+            self.input_audio.close()
         for run in list(self.responses.values()):
             await run.cancel("client_cancelled")
         self.notify("session_closed")
@@ -97,7 +110,9 @@ class RealtimeSession:
 
     # ---- conversation ----
 
-    def emit_item_added(self, item: dict[str, Any], previous_item_id: str | None) -> None:
+    def emit_item_added(
+        self, item: dict[str, Any], previous_item_id: str | None, done: bool = True
+    ) -> None:
         self.emit(
             {
                 "type": "conversation.item.added",
@@ -105,7 +120,8 @@ class RealtimeSession:
                 "item": public_item(item),
             }
         )
-        self.emit({"type": "conversation.item.done", "item": public_item(item)})
+        if done:
+            self.emit({"type": "conversation.item.done", "item": public_item(item)})
 
     # ---- responses ----
 
@@ -122,13 +138,25 @@ class RealtimeSession:
                 items.append(item)
         return items
 
-    async def start_response(self, params: dict[str, Any] | None) -> ResponseRun:
+    async def start_response(
+        self,
+        params: dict[str, Any] | None,
+        *,
+        pending_items: list[dict[str, Any]] | None = None,
+        speculative: bool = False,
+    ) -> ResponseRun:
+        """Start a response. A speculative one (see ResponseRun) answers the conversation plus
+        `pending_items` (the user turn not committed yet) and stays invisible until adopted."""
         settings = resolve_response(self.config, params)
         client_tools = [ToolSpec.from_realtime(tool) for tool in settings.tools]
         server_tools = {}
         if self.server_tools is not None and settings.tool_choice != "none":
             server_tools = visible_server_tools(await self.server_tools(), client_tools)
-        if settings.in_conversation and self.active_response(in_conversation=True):
+        if (
+            not speculative
+            and settings.in_conversation
+            and self.active_response(in_conversation=True)
+        ):
             raise ProtocolError(
                 "Conversation already has an active response in progress.",
                 code="conversation_already_has_active_response",
@@ -150,11 +178,31 @@ class RealtimeSession:
             conversation=self.conversation if settings.in_conversation else None,
             session_id=self.id,
             server_tools=server_tools,
+            speech=self.voice.speech_factory if self.voice is not None else None,
+            speculative=speculative,
+            notify=self.notify,
         )
-        self.responses[run.id] = run
-        run.start().add_done_callback(lambda _task: self._response_ended(run))
-        self.notify("response_started", run)
+        run.start()
+        if not speculative:
+            self._track(run)
         return run
+
+    def adopt(self, run: ResponseRun) -> bool:
+        """Make a speculative response real, unless another response took the floor meanwhile."""
+        if self.active_response(in_conversation=True) is not None:
+            return False
+        self._track(run)
+        run.release()
+        return True
+
+    def _track(self, run: ResponseRun) -> None:
+        self.responses[run.id] = run
+        assert run.task is not None
+        if run.task.done():
+            self._response_ended(run)
+        else:
+            run.task.add_done_callback(lambda _task: self._response_ended(run))
+        self.notify("response_started", run)
 
     def _response_ended(self, run: ResponseRun) -> None:
         self.responses.pop(run.id, None)

@@ -2,8 +2,12 @@
 
 Events follow OpenAI's order: response.created → output_item.added → (conversation.item.added)
 → content_part.added → deltas → *.done → output_item.done → (conversation.item.done) →
-response.done. Cancelling the task stops the brain at once; `finish_cancelled` then closes the
-open item and sends `response.done` with status `cancelled`, so nothing of the response follows it.
+response.done. Cancelling the task stops the brain and the speech at once; `finish_cancelled`
+then closes the open item and sends `response.done` with status `cancelled`, so nothing of the
+response follows it.
+
+A speculative response (started while the user may still be talking) holds back every event and
+every change to the conversation until `release()`; `discard()` drops it without a trace.
 """
 
 import asyncio
@@ -30,6 +34,8 @@ from ovos_realtime.session.settings import ResponseSettings
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+# Makes the speech output of a response: (settings, on_audio callback) -> SpeechOutput
+SpeechFactory = Callable[[ResponseSettings, Callable[[str, str, float], None]], Any]
 
 
 class _OpenItem:
@@ -52,6 +58,9 @@ class ResponseRun:
         conversation: Conversation | None,
         session_id: str,
         server_tools: dict[str, ServerTool] | None = None,
+        speech: SpeechFactory | None = None,
+        speculative: bool = False,
+        notify: Callable[[str, "ResponseRun"], None] | None = None,
     ) -> None:
         self.id = new_id("resp")
         self.settings = settings
@@ -61,8 +70,14 @@ class ResponseRun:
         self.conversation = conversation  # None for out-of-band responses
         self.session_id = session_id
         self.server_tools = server_tools or {}
+        self.notify = notify or (lambda hook, run: None)
+        self.audio = settings.output_modalities == ["audio"] and speech is not None
+        self._speech_factory = speech
+        self._speech: Any = None
+        self._held: list[Callable[[], None]] | None = [] if speculative else None
         self.task: asyncio.Task | None = None
         self.usage = {"input_tokens": 0, "output_tokens": 0}
+        self.first_audio_at: float | None = None
         self.response: dict[str, Any] = {
             "id": self.id,
             "object": "realtime.response",
@@ -70,7 +85,7 @@ class ResponseRun:
             "status_details": None,
             "output": [],
             "conversation_id": conversation.id if conversation else None,
-            "output_modalities": settings.output_modalities,
+            "output_modalities": ["audio"] if self.audio else ["text"],
             "audio": {"output": {"format": settings.output_format, "voice": settings.voice}},
             "max_output_tokens": settings.max_output_tokens or "inf",
             "metadata": settings.metadata,
@@ -81,7 +96,7 @@ class ResponseRun:
     # ---- lifecycle ----
 
     def start(self) -> asyncio.Task:
-        self.emit({"type": "response.created", "response": self._snapshot()})
+        self._emit({"type": "response.created", "response": self._snapshot()})
         self.task = asyncio.create_task(self._run(), name=f"response {self.id}")
         return self.task
 
@@ -89,14 +104,38 @@ class ResponseRun:
     def active(self) -> bool:
         return self.task is not None and not self.task.done()
 
+    @property
+    def speculative(self) -> bool:
+        return self._held is not None
+
+    def release(self) -> None:
+        """A speculative response becomes real: what it held back goes out, in order."""
+        held, self._held = self._held or [], None
+        for action in held:
+            action()
+
+    def discard(self) -> None:
+        """Drop a speculative response silently: nothing it did was ever visible."""
+        if self.task is not None:
+            self.task.cancel()
+        if self._speech is not None:
+            self._speech.cancel()
+        self._held = []
+
     async def cancel(self, reason: str) -> bool:
         """Stop the response now. False when it had already finished."""
         if self.task is None or not self.task.cancel():
             return False
+        if self._speech is not None:
+            self._speech.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
         self.finish_cancelled(reason)
         return True
+
+    def finish_cancelled(self, reason: str) -> None:
+        self._close_open("incomplete")
+        self._finish("cancelled", reason=reason)
 
     async def _run(self) -> None:
         finished = Finished("stop")
@@ -109,10 +148,15 @@ class ResponseRun:
                 if self._open is None or self._open.item["type"] != "mcp_call":
                     break
                 request = await self._run_server_tool(request)
+            await self._settle_speech()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the brain failed: the response fails, the session lives
+        except (
+            Exception
+        ) as exc:  # the brain or the voice failed: the response fails, the session lives
             log.exception("[%s] response %s failed", self.session_id, self.id)
+            if self._speech is not None:
+                self._speech.cancel()
             self._close_open("incomplete")
             self._finish("failed", error={"type": "server_error", "code": type(exc).__name__})
             return
@@ -130,6 +174,7 @@ class ResponseRun:
                 if isinstance(event, TextDelta):
                     self._text_delta(event.text)
                 elif isinstance(event, ToolCallStarted):
+                    await self._settle_speech()
                     server_tool = event.name in self.server_tools and allow_server_tools
                     self._start_call(event, "mcp_call" if server_tool else "function_call")
                 elif isinstance(event, ToolArgumentsDelta):
@@ -140,17 +185,21 @@ class ResponseRun:
         self.usage["output_tokens"] += finished.output_tokens
         return finished
 
+    async def _settle_speech(self) -> None:
+        """Wait until the open message's audio is all out (before anything closes it)."""
+        if self._speech is not None:
+            speech, self._speech = self._speech, None
+            await speech.finish()
+            self.notify("audio_finished", self)
+
     async def _run_server_tool(self, request: BrainRequest) -> BrainRequest:
         """Run the open mcp_call item's tool; the next round sees its output."""
         assert self._open is not None
         item = self._open.item
+        index = self._open.output_index
         self._arguments_done()
-        self.emit(
-            {
-                "type": "response.mcp_call.in_progress",
-                "item_id": item["id"],
-                "output_index": self._open.output_index,
-            }
+        self._emit(
+            {"type": "response.mcp_call.in_progress", "item_id": item["id"], "output_index": index}
         )
         tool = self.server_tools[item["name"]]
         try:
@@ -168,33 +217,33 @@ class ResponseRun:
             )
             item["error"] = {"type": "tool_execution_error", "message": message}
             outcome = "failed"
-        self.emit(
-            {
-                "type": f"response.mcp_call.{outcome}",
-                "item_id": item["id"],
-                "output_index": self._open.output_index,
-            }
+        self._emit(
+            {"type": f"response.mcp_call.{outcome}", "item_id": item["id"], "output_index": index}
         )
-        messages = list(request.messages)
         call = {
             "id": item["id"],
             "type": "function",
             "function": {"name": item["name"], "arguments": item["arguments"]},
         }
-        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         result = (
             item.get("output") if outcome == "completed" else f"error: {item['error']['message']}"
         )
-        messages.append({"role": "tool", "tool_call_id": item["id"], "content": result or ""})
+        messages = [
+            *request.messages,
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": item["id"], "content": result or ""},
+        ]
         self._close_open("completed")
         # A tool the caller forced has now been called: let the model answer.
         return dataclasses.replace(request, messages=messages, tool_choice="auto")
 
-    def finish_cancelled(self, reason: str) -> None:
-        self._close_open("incomplete")
-        self._finish("cancelled", reason=reason)
-
     # ---- events ----
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self._held is not None:
+            self._held.append(lambda: self.emit(event))
+        else:
+            self.emit(event)
 
     def _ids(self) -> dict[str, Any]:
         assert self._open is not None
@@ -207,7 +256,7 @@ class ResponseRun:
     def _open_item(self, item: dict[str, Any]) -> None:
         self._open = _OpenItem(item, len(self.response["output"]))
         self.response["output"].append(item)
-        self.emit(
+        self._emit(
             {
                 "type": "response.output_item.added",
                 "response_id": self.id,
@@ -216,42 +265,92 @@ class ResponseRun:
             }
         )
         if self.conversation is not None:
-            previous = self.conversation.add(item)
-            self.emit(
-                {
-                    "type": "conversation.item.added",
-                    "previous_item_id": previous,
-                    "item": public_item(item),
-                }
+            conversation = self.conversation
+            snapshot = public_item(item)
+
+            def add_to_conversation() -> None:
+                previous = conversation.add(item)
+                self.emit(
+                    {
+                        "type": "conversation.item.added",
+                        "previous_item_id": previous,
+                        "item": snapshot,
+                    }
+                )
+
+            if self._held is not None:
+                self._held.append(add_to_conversation)
+            else:
+                add_to_conversation()
+
+    def _open_message(self) -> None:
+        self._open_item(
+            {
+                "id": new_id("item"),
+                "object": "realtime.item",
+                "type": "message",
+                "role": "assistant",
+                "status": "in_progress",
+                "content": [],
+            }
+        )
+        assert self._open is not None
+        if self.audio:
+            self._open.item["content"].append(
+                {"type": "output_audio", "transcript": "", "_duration_ms": 0.0, "_word_times": []}
             )
+            part = {"type": "audio", "transcript": ""}
+            self._speech = self._speech_factory(self.settings, self._audio_out)
+        else:
+            self._open.item["content"].append({"type": "output_text", "text": ""})
+            part = {"type": "text", "text": ""}
+        self._emit(
+            {"type": "response.content_part.added", **self._ids(), "content_index": 0, "part": part}
+        )
 
     def _text_delta(self, text: str) -> None:
         if self._open is None or self._open.item["type"] != "message":
             self._close_open("completed")
-            self._open_item(
-                {
-                    "id": new_id("item"),
-                    "object": "realtime.item",
-                    "type": "message",
-                    "role": "assistant",
-                    "status": "in_progress",
-                    "content": [],
-                }
-            )
-            self._open.item["content"].append({"type": "output_text", "text": ""})
-            self.emit(
-                {
-                    "type": "response.content_part.added",
-                    **self._ids(),
-                    "content_index": 0,
-                    "part": {"type": "text", "text": ""},
-                }
-            )
-        part = self._open.item["content"][0]
-        part["text"] += text
-        self.emit(
+            self._open_message()
+        assert self._open is not None
+        if self.audio:
+            self._speech.feed(text)
+            return
+        self._open.item["content"][0]["text"] += text
+        self._emit(
             {"type": "response.output_text.delta", **self._ids(), "content_index": 0, "delta": text}
         )
+
+    def _audio_out(self, transcript_piece: str, audio_b64: str, duration_ms: float) -> None:
+        """One piece of spoken output: its transcript (with its first audio) and the audio."""
+        if self._open is None or self._open.item["type"] != "message":
+            return
+        part = self._open.item["content"][0]
+        if transcript_piece:
+            delta = transcript_piece if not part["transcript"] else " " + transcript_piece
+            part["transcript"] += delta
+            self._emit(
+                {
+                    "type": "response.output_audio_transcript.delta",
+                    **self._ids(),
+                    "content_index": 0,
+                    "delta": delta,
+                }
+            )
+        if audio_b64:
+            if self.first_audio_at is None:
+                self.first_audio_at = asyncio.get_running_loop().time()
+                self.notify("audio_started", self)
+            self._emit(
+                {
+                    "type": "response.output_audio.delta",
+                    **self._ids(),
+                    "content_index": 0,
+                    "delta": audio_b64,
+                }
+            )
+            part["_duration_ms"] += duration_ms
+            part["_word_times"].append((part["_duration_ms"], len(part["transcript"])))
 
     def _start_call(self, call: ToolCallStarted, kind: str) -> None:
         self._close_open("completed")
@@ -275,9 +374,9 @@ class ResponseRun:
         item = self._open.item
         item["arguments"] += delta
         if item["type"] == "mcp_call":
-            self.emit({"type": "response.mcp_call_arguments.delta", **self._ids(), "delta": delta})
+            self._emit({"type": "response.mcp_call_arguments.delta", **self._ids(), "delta": delta})
         else:
-            self.emit(
+            self._emit(
                 {
                     "type": "response.function_call_arguments.delta",
                     **self._ids(),
@@ -295,7 +394,7 @@ class ResponseRun:
         if not item["arguments"]:
             item["arguments"] = "{}"
         if item["type"] == "mcp_call":
-            self.emit(
+            self._emit(
                 {
                     "type": "response.mcp_call_arguments.done",
                     **self._ids(),
@@ -303,7 +402,7 @@ class ResponseRun:
                 }
             )
         else:
-            self.emit(
+            self._emit(
                 {
                     "type": "response.function_call_arguments.done",
                     **self._ids(),
@@ -318,28 +417,28 @@ class ResponseRun:
             return
         item = self._open.item
         if item["type"] == "message":
-            text = item["content"][0]["text"]
-            self.emit(
-                {
-                    "type": "response.output_text.done",
-                    **self._ids(),
-                    "content_index": 0,
-                    "text": text,
-                }
-            )
-            self.emit(
-                {
-                    "type": "response.content_part.done",
-                    **self._ids(),
-                    "content_index": 0,
-                    "part": {"type": "text", "text": text},
-                }
-            )
+            part = item["content"][0]
+            ids = {**self._ids(), "content_index": 0}
+            if part["type"] == "output_audio":
+                transcript = part["transcript"]
+                self._emit({"type": "response.output_audio.done", **ids})
+                self._emit(
+                    {
+                        "type": "response.output_audio_transcript.done",
+                        **ids,
+                        "transcript": transcript,
+                    }
+                )
+                done_part = {"type": "audio", "transcript": transcript}
+            else:
+                self._emit({"type": "response.output_text.done", **ids, "text": part["text"]})
+                done_part = {"type": "text", "text": part["text"]}
+            self._emit({"type": "response.content_part.done", **ids, "part": done_part})
         else:
             self._arguments_done()
         if item["type"] != "mcp_call":  # mcp_call items carry output/error instead of a status
             item["status"] = status
-        self.emit(
+        self._emit(
             {
                 "type": "response.output_item.done",
                 "response_id": self.id,
@@ -348,7 +447,7 @@ class ResponseRun:
             }
         )
         if self.conversation is not None:
-            self.emit({"type": "conversation.item.done", "item": public_item(item)})
+            self._emit({"type": "conversation.item.done", "item": public_item(item)})
         self._open = None
 
     def _finish(self, status: str, reason: str | None = None, error: dict | None = None) -> None:
@@ -367,7 +466,7 @@ class ResponseRun:
             "input_token_details": {"text_tokens": inp, "audio_tokens": 0, "cached_tokens": 0},
             "output_token_details": {"text_tokens": out, "audio_tokens": 0},
         }
-        self.emit({"type": "response.done", "response": self._snapshot()})
+        self._emit({"type": "response.done", "response": self._snapshot()})
         log.info(
             "[%s] response %s %s%s (%d in / %d out tokens)",
             self.session_id,

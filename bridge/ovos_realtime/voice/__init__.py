@@ -1,0 +1,1 @@
+"""The voice loop: speech engines behind OPM, turn detection, input audio, spoken responses."""

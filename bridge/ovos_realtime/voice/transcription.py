@@ -1,0 +1,91 @@
+"""Streaming transcription from any OVOS STT plugin, with stable partials when it has them."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+
+
+class Transcription:
+    """One utterance: `feed` 16 kHz int16 audio as it arrives, `finish()` (blocking: run it in an
+    executor) for the final text. `on_partial(text)` gets the whole stable text so far, from the
+    plugin's worker thread."""
+
+    def __init__(
+        self,
+        stt: Any,
+        language: str | None,
+        on_partial: Callable[[str], None] | None = None,
+        prompt: str | None = None,
+    ) -> None:
+        self.stt = stt
+        self.language = language
+        self.samples = 0
+        new_stream = getattr(stt, "new_stream", None)
+        if callable(new_stream):
+            self._stream = new_stream(
+                language=language, sample_rate=RATE, prompt=prompt, on_partial=on_partial
+            )
+            self._audio: list[np.ndarray] | None = None
+        else:  # a plain OVOS STT: batch at the end
+            self._stream = None
+            self._audio = []
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / RATE
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.samples += samples.size
+        if self._stream is not None:
+            self._stream.feed(samples.astype(np.int16).tobytes())
+        else:
+            self._audio.append(samples.astype(np.int16))
+
+    def finish(self) -> str:
+        if self._stream is not None:
+            return (self._stream.finish() or "").strip()
+        from ovos_plugin_manager.utils.audio import AudioData
+
+        audio = np.concatenate(self._audio) if self._audio else np.zeros(0, np.int16)
+        return (self.stt.execute(AudioData(audio.tobytes(), RATE, 2), self.language) or "").strip()
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if callable(close):
+            close()
+
+
+def transcribe_file(
+    stt: Any,
+    samples: np.ndarray,
+    language: str | None,
+    prompt: str | None,
+    word_timestamps: bool,
+) -> dict[str, Any]:
+    """Whole-file transcription with segments (and words when asked), for the REST endpoint."""
+    detailed = getattr(stt, "transcribe_detailed", None)
+    if callable(detailed):
+        return detailed(
+            samples.astype(np.int16),
+            sample_rate=RATE,
+            language=language,
+            prompt=prompt,
+            word_timestamps=word_timestamps,
+        )
+    from ovos_plugin_manager.utils.audio import AudioData
+
+    text = stt.execute(AudioData(samples.astype(np.int16).tobytes(), RATE, 2), language) or ""
+    duration = samples.size / RATE
+    return {
+        "text": text.strip(),
+        "language": language,
+        "duration": duration,
+        "segments": [{"id": 0, "start": 0.0, "end": duration, "text": text.strip()}],
+        "words": [],
+    }

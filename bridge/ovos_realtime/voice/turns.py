@@ -1,0 +1,151 @@
+"""Turn detection on per-frame speech probabilities: `server_vad` and `semantic_vad`.
+
+Events, in stream time (ms of audio since the session started):
+- `started`: speech began (audio_start_ms includes prefix_padding_ms, as OpenAI reports it);
+- `paused`: speech went quiet: the silence window opens (the voice loop speculates from here);
+- `resumed`: speech came back inside the window;
+- `stopped`: the window ran out: the turn is over;
+- `idle`: no speech for idle_timeout_ms after the last turn.
+
+`semantic_vad` decides the window from what was said: a complete sentence ends the turn sooner,
+a trailing word ("and", "so", "the"…) makes it wait, up to 8/4/2 s for eagerness low/medium/high.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+TurnKind = Literal["started", "paused", "resumed", "stopped", "idle"]
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    kind: TurnKind
+    audio_ms: int
+
+
+# semantic_vad: (silence after a complete sentence, after anything else, ceiling) per eagerness.
+_EAGERNESS_MS = {
+    "high": (200, 600, 2000),
+    "medium": (400, 1200, 4000),
+    "auto": (400, 1200, 4000),
+    "low": (700, 2500, 8000),
+}
+_TRAILING = {
+    "and", "or", "but", "so", "because", "the", "a", "an", "to", "of", "with", "for", "in",
+    "on", "at", "my", "your", "um", "uh", "er", "then", "if", "that", "which", "is", "are",
+    "was", "i", "we", "you", "like", "about", "from", "by", "as", "when", "while", "also",
+}  # fmt: skip
+_COMPLETE = re.compile(r"[.!?…][\"')\]]*$")
+_MIN_SPEECH_MS = 64  # shorter blips (clicks, breath) do not start a turn
+# Gaps between words are shorter than this; a quiet this long is worth speculating on.
+_PAUSE_MS = 160
+
+
+def semantic_silence_ms(transcript: str, eagerness: str) -> int:
+    """How long a pause must last before this transcript counts as a finished turn."""
+    complete_ms, unsure_ms, ceiling_ms = _EAGERNESS_MS.get(eagerness, _EAGERNESS_MS["auto"])
+    text = transcript.strip()
+    words = re.findall(r"[\w']+", text.lower())
+    if not words:
+        return unsure_ms
+    if words[-1] in _TRAILING or text.endswith((",", "-", "…", "...")):
+        return ceiling_ms
+    if _COMPLETE.search(text):
+        return complete_ms
+    return unsure_ms
+
+
+class TurnDetector:
+    def __init__(self, frame_ms: int, config: dict[str, Any]) -> None:
+        self.frame_ms = frame_ms
+        self.kind = config.get("type", "server_vad")
+        self.threshold = float(config.get("threshold") or 0.5)
+        self.prefix_padding_ms = int(config.get("prefix_padding_ms") or 300)
+        self.silence_ms = int(config.get("silence_duration_ms") or 500)
+        self.eagerness = config.get("eagerness") or "auto"
+        idle = config.get("idle_timeout_ms")
+        self.idle_timeout_ms = int(idle) if idle else None
+        # semantic_vad: the window follows the transcript; it starts out unsure.
+        if self.kind == "semantic_vad":
+            self.silence_ms = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])[1]
+        self.now_ms = 0
+        self.speaking = False
+        self._speech_run_ms = 0
+        self._speech_start_ms = 0
+        self._silence_start_ms: int | None = None
+        self._paused = False
+        self._last_activity_ms = 0
+        self._idle_fired = False
+
+    def use_transcript(self, transcript: str) -> None:
+        """semantic_vad: what the user said so far sets the silence window."""
+        if self.kind == "semantic_vad":
+            self.silence_ms = semantic_silence_ms(transcript, self.eagerness)
+
+    def feed(self, probabilities: list[float]) -> list[TurnEvent]:
+        events: list[TurnEvent] = []
+        # Hysteresis: once speaking, a frame must fall well below the threshold to count as quiet.
+        quiet_below = max(0.0, self.threshold - 0.15)
+        for probability in probabilities:
+            start = self.now_ms
+            self.now_ms += self.frame_ms
+            if not self.speaking:
+                if probability >= self.threshold:
+                    if self._speech_run_ms == 0:
+                        self._speech_start_ms = start
+                    self._speech_run_ms += self.frame_ms
+                    if self._speech_run_ms >= _MIN_SPEECH_MS:
+                        self.speaking = True
+                        self._silence_start_ms = None
+                        self._idle_fired = False
+                        audio_start = max(0, self._speech_start_ms - self.prefix_padding_ms)
+                        events.append(TurnEvent("started", audio_start))
+                else:
+                    self._speech_run_ms = 0
+                    if (
+                        self.idle_timeout_ms
+                        and not self._idle_fired
+                        and self.now_ms - self._last_activity_ms >= self.idle_timeout_ms
+                    ):
+                        self._idle_fired = True
+                        events.append(TurnEvent("idle", self.now_ms))
+                continue
+            if probability >= quiet_below:
+                if self._paused:
+                    events.append(TurnEvent("resumed", start))
+                self._silence_start_ms = None
+                self._paused = False
+                continue
+            if self._silence_start_ms is None:
+                self._silence_start_ms = start
+            quiet_ms = self.now_ms - self._silence_start_ms
+            if not self._paused and quiet_ms >= min(_PAUSE_MS, self.silence_ms // 2):
+                self._paused = True
+                events.append(TurnEvent("paused", self._silence_start_ms))
+            if quiet_ms >= self.silence_ms:
+                events.append(self._stop())
+        return events
+
+    def check_window(self) -> TurnEvent | None:
+        """The window may have shrunk (semantic_vad learned the sentence is complete)."""
+        if (
+            self.speaking
+            and self._silence_start_ms is not None
+            and self.now_ms - self._silence_start_ms >= self.silence_ms
+        ):
+            return self._stop()
+        return None
+
+    def _stop(self) -> TurnEvent:
+        self.speaking = False
+        self._speech_run_ms = 0
+        self._silence_start_ms = None
+        self._paused = False
+        self._last_activity_ms = self.now_ms
+        return TurnEvent("stopped", self.now_ms)
+
+    def mark_activity(self) -> None:
+        """A response or a commit counts as activity for the idle timeout."""
+        self._last_activity_ms = self.now_ms
+        self._idle_fired = False

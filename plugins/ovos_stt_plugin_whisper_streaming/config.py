@@ -1,0 +1,71 @@
+"""Settings of the streaming Whisper STT, from the plugin's block under `stt` in mycroft.conf."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+PLUGIN = "ovos-stt-plugin-whisper-streaming"
+COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "auto")
+
+
+class STTConfigError(ValueError):
+    """A setting is invalid; the message names the key and what it accepts."""
+
+
+@dataclass(frozen=True)
+class WhisperSTTConfig:
+    model: str = "tiny.en"  # a model name (resolved offline) or a folder path
+    model_path: str | None = None  # explicit folder; wins over `model`
+    compute_type: str = "int8"
+    cpu_threads: int = 2  # CTranslate2 intra-op threads: the STT's share of the 2 cores
+    lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
+    language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
+    beam_size: int = 5  # batch decodes and the final decode of a stream
+    partial_beam_size: int = 1  # the frequent re-decodes while audio arrives (speed over beam)
+    sample_rate: int = 16000  # rate of PCM handed to stream_data / StreamingTranscriber.feed
+    decode_interval_ms: int = 1000  # at most one partial decode per interval
+    min_first_decode_ms: int = 1000  # no partial before this much audio (short clips hallucinate)
+    max_window_s: float = 15.0  # trim the re-decoded window at a segment end beyond this
+    prompt_chars: int = 200  # committed text passed as prompt when the window is trimmed
+    # Final decode: "tail" re-decodes only the uncommitted tail plus final_context_s of committed
+    # audio before it; "window" re-decodes the whole (trimmed) window.
+    final_decode: str = "tail"
+    final_context_s: float = 3.0
+    no_speech_threshold: float = 0.6
+
+    @property
+    def whisper_language(self) -> str:
+        return (self.language or self.lang or "en").split("-")[0].split("_")[0].lower()
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any] | None) -> WhisperSTTConfig:
+        config = dict(config or {})
+        known = {f.name for f in fields(cls)}
+        cfg = cls(**{k: v for k, v in config.items() if k in known and v is not None})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        def fail(key: str, why: str) -> None:
+            raise STTConfigError(f"stt.{PLUGIN}.{key}={getattr(self, key)!r}: {why}")
+
+        if self.compute_type not in COMPUTE_TYPES:
+            fail("compute_type", f"must be one of {list(COMPUTE_TYPES)}")
+        for key in ("cpu_threads", "beam_size", "partial_beam_size", "sample_rate"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                fail(key, "must be a positive integer")
+        for key in ("decode_interval_ms", "min_first_decode_ms", "prompt_chars"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 0:
+                fail(key, "must be a non-negative integer")
+        if not 2.0 <= float(self.max_window_s) <= 30.0:
+            fail("max_window_s", "must be between 2 and 30 seconds (Whisper sees 30 s at most)")
+        if self.final_decode not in ("tail", "window"):
+            fail("final_decode", 'must be "tail" or "window"')
+        if not isinstance(self.model, str) or not self.model:
+            fail("model", 'must be a model name like "tiny.en" or a folder path')

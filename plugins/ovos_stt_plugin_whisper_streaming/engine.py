@@ -1,0 +1,113 @@
+"""One loaded faster-whisper model, shared by every stream and batch call of the process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from .audio import WHISPER_RATE
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str  # Whisper's form, with its leading space
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    segments: list[Segment]
+    language: str
+    duration: float
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments).strip()
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+
+class WhisperEngine:
+    """Wraps WhisperModel with an explicit CPU budget and a lock: decodes run one at a time,
+    so two streams never oversubscribe the cores."""
+
+    def __init__(self, model_dir: Path, compute_type: str = "int8", cpu_threads: int = 2) -> None:
+        self.model_dir = Path(model_dir)
+        LOG.info("loading Whisper %s (%s, %d threads)", model_dir, compute_type, cpu_threads)
+        # local_files_only: a folder path never triggers a hub lookup.
+        self.model = WhisperModel(
+            str(model_dir),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        self.multilingual = bool(self.model.model.is_multilingual)
+        self.lock = threading.Lock()
+
+    def supports(self, language: str) -> bool:
+        return self.multilingual or language == "en"
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        prompt: str | None = None,
+        beam_size: int = 5,
+        word_timestamps: bool = False,
+        no_speech_threshold: float = 0.6,
+        fallback: bool = True,
+    ) -> Decoded:
+        """Transcribe float32 16 kHz mono audio.
+
+        fallback=False disables the temperature fallback (up to 5 extra decodes of one window):
+        streaming re-decodes cut words at the window edge, which looks like low confidence."""
+        with self.lock:
+            segments, info = self.model.transcribe(
+                audio,
+                language=language if self.multilingual else "en",
+                beam_size=beam_size,
+                initial_prompt=prompt or None,
+                word_timestamps=word_timestamps,
+                vad_filter=False,  # the dual VAD already segmented the turn
+                no_speech_threshold=no_speech_threshold,
+                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0],
+            )
+            out = [
+                Segment(
+                    s.id,
+                    s.start,
+                    s.end,
+                    s.text,
+                    [Word(w.start, w.end, w.word) for w in (s.words or [])],
+                )
+                for s in segments  # a generator: decoding happens while iterating
+            ]
+        return Decoded(out, info.language, len(audio) / WHISPER_RATE)
+
+
+@lru_cache(maxsize=4)
+def get_engine(model_dir: Path, compute_type: str = "int8", cpu_threads: int = 2) -> WhisperEngine:
+    """Models are big: one per (folder, compute type, threads) per process."""
+    return WhisperEngine(model_dir, compute_type, cpu_threads)

