@@ -114,3 +114,9 @@ def scripted_bridge(bridge_factory) -> BridgeProcess:
 def embedded_bridge(bridge_factory) -> BridgeProcess:
     """A bridge on the product's default brain: SmolLM2 in embedded llama.cpp."""
     return bridge_factory({"llm": {"max_output_tokens": 64}, "voice": {"enabled": False}})
+
+
+@pytest.fixture(scope="session")
+def voice_bridge(bridge_factory) -> BridgeProcess:
+    """The full voice loop (our OPM plugins) with the scripted LLM: what it heard is what it says."""
+    return bridge_factory({"llm": {"backend": SCRIPTED_BACKEND}, "log_level": "debug"})

@@ -381,9 +381,10 @@ async def test_disconnect_mid_response_leaves_nothing_behind(client, scripted_br
     await conn.response.create()
     await reader.until("response.output_text.delta")
     await conn.close()
-    for _ in range(50):
-        if httpx.get(f"{scripted_bridge.http_url}/health").json()["sessions"] == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert httpx.get(f"{scripted_bridge.http_url}/health").json()["sessions"] == 0
+    async with httpx.AsyncClient(base_url=scripted_bridge.http_url) as http:
+        for _ in range(50):
+            if (await http.get("/health")).json()["sessions"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert (await http.get("/health")).json()["sessions"] == 0
     assert "Task was destroyed but it is pending" not in scripted_bridge.log()

@@ -89,11 +89,15 @@ class OvosIntegration:
         from ovos_realtime.ovos.session import OvosSession
 
         ovos = self.settings.ovos
-        ovos_session = OvosSession(
-            session.id,
-            lang=_query_value(params, "lang", ovos.lang),
-            site_id=_query_value(params, "site_id", ovos.site_id),
-        )
+        try:
+            ovos_session = OvosSession(
+                session.id,
+                lang=_query_value(params, "lang", ovos.lang),
+                site_id=_query_value(params, "site_id", ovos.site_id),
+            )
+        except Exception:  # a lang tag OVOS cannot read: the configured one
+            log.warning("[%s] bad ?lang= or ?site_id=; using the configured ones", session.id)
+            ovos_session = OvosSession(session.id, lang=ovos.lang, site_id=ovos.site_id)
         self.sessions[session.id] = ovos_session
         if persona.brain == "ovos":
             session.brain = OvosBrain(self.bus, ovos_session, llm, ovos.utterance_timeout_s)

@@ -34,6 +34,7 @@ class OvosSession:
         self.site_id = site_id
         # ovos-core decides the pipeline and blacklists from its own config (see serialized()).
         self.session = Session(session_id=session_id, lang=lang, site_id=site_id)
+        self.lang = self.session.lang  # standardized: en-gb → en-GB
         # One utterance at a time: what skills say is told apart by session only.
         self.turn_lock = asyncio.Lock()
 

@@ -238,12 +238,14 @@ class InputAudio:
     def _speculate(self) -> None:
         if self._speculation is None and self._stt is not None:
             log.debug("[%s] pause: speculating", self.session.id)
+            if self.turns is not None:
+                self.turns.expect_transcript()
             self._speculation = _Speculation(asyncio.create_task(self._speculative_turn()))
 
     async def _speculative_turn(self) -> str:
         transcript = await self._finish_transcription()
         if self.turns is not None:
-            self.turns.use_transcript(transcript)
+            self.turns.use_transcript(transcript, final=True)
         wants_response = bool((self._turn_config or {}).get("create_response", True))
         if wants_response and transcript and self._speculation is not None:
             self._speculation.run = await self.session.start_response(
@@ -257,6 +259,8 @@ class InputAudio:
             return
         self._speculation.drop()
         self._speculation = None
+        if self.turns is not None:
+            self.turns.awaiting_transcript = False
         finished, self._stt = self._stt, None
         if finished is not None:
             finished.close()

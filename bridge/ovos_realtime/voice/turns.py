@@ -66,9 +66,14 @@ class TurnDetector:
         self.eagerness = config.get("eagerness") or "auto"
         idle = config.get("idle_timeout_ms")
         self.idle_timeout_ms = int(idle) if idle else None
-        # semantic_vad: the window follows the transcript; it starts out unsure.
+        # semantic_vad: the window follows the transcript; it starts out unsure, and while the
+        # final transcript of a pause is on its way the turn waits for it (up to the ceiling).
+        self.ceiling_ms = self.silence_ms
+        self.awaiting_transcript = False
         if self.kind == "semantic_vad":
-            self.silence_ms = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])[1]
+            _, self.silence_ms, self.ceiling_ms = _EAGERNESS_MS.get(
+                self.eagerness, _EAGERNESS_MS["auto"]
+            )
         self.now_ms = 0
         self.speaking = False
         self._speech_run_ms = 0
@@ -78,10 +83,22 @@ class TurnDetector:
         self._last_activity_ms = 0
         self._idle_fired = False
 
-    def use_transcript(self, transcript: str) -> None:
+    def use_transcript(self, transcript: str, final: bool = False) -> None:
         """semantic_vad: what the user said so far sets the silence window."""
         if self.kind == "semantic_vad":
             self.silence_ms = semantic_silence_ms(transcript, self.eagerness)
+            if final:
+                self.awaiting_transcript = False
+
+    def expect_transcript(self) -> None:
+        """A pause's final transcript is being computed: semantic_vad waits for it."""
+        if self.kind == "semantic_vad":
+            self.awaiting_transcript = True
+
+    def _window_over(self, quiet_ms: int) -> bool:
+        if self.awaiting_transcript:
+            return quiet_ms >= self.ceiling_ms
+        return quiet_ms >= self.silence_ms
 
     def feed(self, probabilities: list[float]) -> list[TurnEvent]:
         events: list[TurnEvent] = []
@@ -123,7 +140,7 @@ class TurnDetector:
             if not self._paused and quiet_ms >= min(_PAUSE_MS, self.silence_ms // 2):
                 self._paused = True
                 events.append(TurnEvent("paused", self._silence_start_ms))
-            if quiet_ms >= self.silence_ms:
+            if self._window_over(quiet_ms):
                 events.append(self._stop())
         return events
 
@@ -132,7 +149,7 @@ class TurnDetector:
         if (
             self.speaking
             and self._silence_start_ms is not None
-            and self.now_ms - self._silence_start_ms >= self.silence_ms
+            and self._window_over(self.now_ms - self._silence_start_ms)
         ):
             return self._stop()
         return None
@@ -142,6 +159,7 @@ class TurnDetector:
         self._speech_run_ms = 0
         self._silence_start_ms = None
         self._paused = False
+        self.awaiting_transcript = False
         self._last_activity_ms = self.now_ms
         return TurnEvent("stopped", self.now_ms)
 
