@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,9 +17,21 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+@dataclass
+class Bridge:
+    ws_base: str  # ws://127.0.0.1:PORT/v1
+    http_url: str  # http://127.0.0.1:PORT
+    pid: int
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
 @contextlib.contextmanager
-def running_bridge(config: dict, log_path: str | None = None) -> Iterator[str]:
-    """Yields the WebSocket base URL (ws://127.0.0.1:PORT/v1)."""
+def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -28,7 +41,7 @@ def running_bridge(config: dict, log_path: str | None = None) -> Iterator[str]:
             yaml.safe_dump({**config, "server": {"port": port}, "log_level": "warning"})
         )
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(log_path, "w") if log_path else subprocess.DEVNULL
         proc = subprocess.Popen(
             [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],
             env=env,
@@ -42,7 +55,7 @@ def running_bridge(config: dict, log_path: str | None = None) -> Iterator[str]:
                     if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                         break
                 time.sleep(0.2)
-            yield f"ws://127.0.0.1:{port}/v1"
+            yield Bridge(f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -71,8 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    with running_bridge({}) as ws_base:
-        result = asyncio.run(measure(ws_base, args.runs))
+    with running_bridge({"voice": {"enabled": False}}) as bridge:
+        result = asyncio.run(measure(bridge.ws_base, args.runs))
     print(
         json.dumps(
             {"bench": "protocol_latency", "brain": "embedded SmolLM2-135M", **result}, indent=2

@@ -12,6 +12,7 @@ from ovos_realtime.protocol.codec import EventCodec
 from ovos_realtime.protocol.dialect import Dialect
 from ovos_realtime.session.engine import RealtimeSession
 from ovos_realtime.session.settings import SessionDefaults
+
 from tests.realtime_helpers import WEATHER_TOOL, text_of, types, user_text
 from tests.scripted_llm import ScriptedLLM
 
@@ -128,3 +129,69 @@ async def test_tool_choice_none_hides_server_tools():
         [ServerTool(spec=TIME_SPEC, run=never)], "please call a tool", tool_choice="none"
     )
     assert text_of(rec.events) == "Hello! You said: please call a tool"
+
+
+async def test_tool_choice_may_force_a_server_tool():
+    calls = []
+
+    async def weather(arguments: dict) -> str:
+        calls.append(arguments)
+        return "snow"
+
+    rec = await run_turn(
+        [ServerTool(spec=TIME_SPEC, run=weather)],
+        "hello",
+        tool_choice={"type": "function", "name": "get_weather"},
+    )
+    assert len(calls) == 1
+    assert text_of(rec.events) == "The tool said: snow"
+
+
+async def test_a_speculative_response_runs_no_tool_until_adopted():
+    calls = []
+
+    async def weather(arguments: dict) -> str:
+        calls.append(arguments)
+        return "fog"
+
+    recorder = Recorder()
+
+    async def source() -> list[ServerTool]:
+        return [ServerTool(spec=TIME_SPEC, run=weather)]
+
+    session = RealtimeSession(
+        session_id="sess_spec",
+        brain=ScriptedLLM(),
+        defaults=SessionDefaults(model="m", instructions="i"),
+        emit=recorder,
+        server_tools=source,
+    )
+    run = await session.start_response(
+        None, pending_items=[user_text("please call a tool")], speculative=True
+    )
+    await asyncio.sleep(0.3)
+    assert calls == [] and recorder.events == []  # nothing ran, nothing was seen
+    assert session.adopt(run)
+    for _ in range(200):
+        if recorder.events and recorder.events[-1]["type"] == "response.done":
+            break
+        await asyncio.sleep(0.01)
+    assert len(calls) == 1
+    assert recorder.events[0]["type"] == "response.created"
+    assert text_of(recorder.events) == "The tool said: fog"
+
+
+async def test_a_discarded_speculation_leaves_no_trace():
+    recorder = Recorder()
+    session = RealtimeSession(
+        session_id="sess_drop",
+        brain=ScriptedLLM(),
+        defaults=SessionDefaults(model="m", instructions="i"),
+        emit=recorder,
+    )
+    run = await session.start_response(None, pending_items=[user_text("hi")], speculative=True)
+    await asyncio.sleep(0.1)
+    run.discard()
+    await asyncio.sleep(0.1)
+    assert recorder.events == []
+    assert len(session.conversation) == 0

@@ -15,7 +15,6 @@ import pytest
 from ovos_plugin_manager.stt import OVOSSTTFactory
 from ovos_plugin_manager.templates.stt import StreamingSTT
 from ovos_plugin_manager.utils.audio import AudioData
-
 from ovos_stt_plugin_whisper_streaming import (
     ModelNotFoundError,
     STTConfigError,
@@ -149,7 +148,7 @@ def test_partials_arrive_in_real_time_and_grow_monotonically(stt, corpus):
     final = stream.finish()
     assert len([t for t, _ in partials if t < fed]) >= 2, partials
     texts = [t for _, t in partials] + [final]
-    for earlier, later in zip(texts, texts[1:]):
+    for earlier, later in zip(texts, texts[1:], strict=False):
         assert later.startswith(earlier), (earlier, later)
     assert finals == [final]
     assert word_error_rate([clip["text"]], [final]) <= 0.15

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from ovos_plugin_manager.templates.vad import VADEngine
 from ovos_plugin_manager.vad import OVOSVADFactory
-
 from ovos_vad_plugin_dual import (
     FRAME_MS,
     DualVAD,

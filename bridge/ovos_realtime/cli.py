@@ -56,21 +56,20 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from ovos_realtime.brain.factory import create_backend
+    from ovos_realtime.ovos.integration import install
     from ovos_realtime.server.app import create_app
     from ovos_realtime.server.state import BridgeState
 
     check_bind(settings)
     brain = create_backend(settings.llm)
-    voice = None
+    state = BridgeState(settings=settings, brain=brain)
+    # Personas first: a bad persona file fails the start at once, not after the engines load.
+    install(state)  # personas; the OVOS bus when ovos.bus_url is set
     if settings.voice.enabled:
         from ovos_realtime.voice.engines import load_engines
         from ovos_realtime.voice.runtime import VoiceRuntime
 
-        voice = VoiceRuntime(load_engines(settings.voice), tts_workers=settings.voice.tts_workers)
-    state = BridgeState(settings=settings, brain=brain, voice=voice)
-    from ovos_realtime.ovos.integration import install
-
-    install(state)  # personas; the OVOS bus when ovos.bus_url is set
+        state.voice = VoiceRuntime(load_engines(settings.voice), settings.voice.tts_workers)
     app = create_app(state)
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port

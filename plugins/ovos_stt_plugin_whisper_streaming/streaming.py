@@ -3,9 +3,10 @@
 Schedule: a worker thread re-decodes the current audio window whenever at least
 `decode_interval_ms` of new audio has arrived. A decode that is still running when the next one is
 due makes that slot be skipped (the next decode simply covers more audio), so the stream never
-builds a backlog and never falls behind real time. Partials are the LocalAgreement-2 committed
-prefix. On finish, only the audio after the last committed word is decoded again (committed text
-goes in as the prompt), which keeps stop → final latency short.
+builds a backlog and never falls behind real time. Partials are the LocalAgreement-n committed
+prefix (n=3 by default). The window is cut at committed segment ends once it exceeds
+max_window_s, and the committed text before the cut becomes the prompt, so the final decode on
+finish only covers the last few seconds (optionally only the uncommitted tail: final_decode).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class StreamingTranscriber:
         self.on_final = on_final
         self.stats = StreamStats()
         self._resampler = Resampler(self.sample_rate, WHISPER_RATE)
-        self._agreement = LocalAgreement()
+        self._agreement = LocalAgreement(self.config.agreement)
         self._chunks: list[np.ndarray] = []
         self._window = np.zeros(0, dtype=np.float32)
         self._window_start = 0.0  # absolute seconds of _window[0]
@@ -107,15 +108,16 @@ class StreamingTranscriber:
         if not self._background and self._due():
             self._decode_partial()
 
-    def finish(self, timeout: float | None = None) -> str:
-        """Stop, decode what is not committed yet, return the final text. Idempotent."""
+    def finish(self) -> str:
+        """Stop, decode what is not committed yet, return the final text. Idempotent.
+        Blocking (an in-flight partial decode plus the final decode): run it in an executor."""
         if self._final is not None:
             return self._final
         with self._cond:
             self._stopping = True
             self._cond.notify()
         if self._worker is not None:
-            self._worker.join(timeout)  # waits for an in-flight partial decode
+            self._worker.join()  # waits for an in-flight partial decode
         started = time.perf_counter()
         self._final = self._decode_final()
         self.stats.final_decode_s = time.perf_counter() - started
@@ -187,7 +189,9 @@ class StreamingTranscriber:
         self.stats.partial_decodes += 1
         self.stats.partial_decode_s += time.perf_counter() - started
         self._agreement.insert(self._words(decoded))
-        if self._agreement.flush():
+        # Words at the end of the window have the least context: hold them back a little.
+        until = self._window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
+        if self._agreement.flush(until):
             text = join_words(self._agreement.committed)
             if text != self._last_partial:
                 self._last_partial = text

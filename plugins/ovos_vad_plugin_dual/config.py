@@ -47,7 +47,9 @@ class DualVADConfig:
         return max(self.threshold - 0.15, 0.01)
 
     @classmethod
-    def from_dict(cls, config: dict[str, Any] | None, sample_rate: int | None = None) -> DualVADConfig:
+    def from_dict(
+        cls, config: dict[str, Any] | None, sample_rate: int | None = None
+    ) -> DualVADConfig:
         config = dict(config or {})
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in config.items() if k in known}

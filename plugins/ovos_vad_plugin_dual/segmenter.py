@@ -82,7 +82,9 @@ class SpeechSegmenter:
 
     def _start(self) -> SpeechEvent:
         first = self._candidate[0]
-        padding = [f for f in self._prefix if f.start_ms >= first.start_ms - self._padding * FRAME_MS]
+        padding = [
+            f for f in self._prefix if f.start_ms >= first.start_ms - self._padding * FRAME_MS
+        ]
         self._segment = padding + self._candidate
         self._prefix.clear()
         self._candidate = []

@@ -55,6 +55,8 @@ def create_app(state: BridgeState) -> Starlette:
         yield
         await state.shutdown()
         await state.brain.aclose()
+        if state.voice is not None:
+            state.voice.shutdown()
 
     app = Starlette(
         routes=routes,

@@ -147,11 +147,14 @@ class RealtimeSession:
     ) -> ResponseRun:
         """Start a response. A speculative one (see ResponseRun) answers the conversation plus
         `pending_items` (the user turn not committed yet) and stays invisible until adopted."""
-        settings = resolve_response(self.config, params)
+        offered = await self.server_tools() if self.server_tools is not None else []
+        settings = resolve_response(
+            self.config, params, frozenset(tool.spec.name for tool in offered)
+        )
         client_tools = [ToolSpec.from_realtime(tool) for tool in settings.tools]
         server_tools = {}
-        if self.server_tools is not None and settings.tool_choice != "none":
-            server_tools = visible_server_tools(await self.server_tools(), client_tools)
+        if settings.tool_choice != "none":
+            server_tools = visible_server_tools(offered, client_tools)
         if (
             not speculative
             and settings.in_conversation
@@ -163,7 +166,8 @@ class RealtimeSession:
             )
         request = BrainRequest(
             messages=chat_messages(
-                settings.instructions, self._context_items(settings.input_items)
+                settings.instructions,
+                self._context_items(settings.input_items) + (pending_items or []),
             ),
             tools=client_tools + [tool.spec for tool in server_tools.values()],
             tool_choice=settings.tool_choice,

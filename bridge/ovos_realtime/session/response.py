@@ -75,6 +75,9 @@ class ResponseRun:
         self._speech_factory = speech
         self._speech: Any = None
         self._held: list[Callable[[], None]] | None = [] if speculative else None
+        self._released = asyncio.Event()
+        if not speculative:
+            self._released.set()
         self.task: asyncio.Task | None = None
         self.usage = {"input_tokens": 0, "output_tokens": 0}
         self.first_audio_at: float | None = None
@@ -113,6 +116,7 @@ class ResponseRun:
         held, self._held = self._held or [], None
         for action in held:
             action()
+        self._released.set()
 
     def discard(self) -> None:
         """Drop a speculative response silently: nothing it did was ever visible."""
@@ -202,6 +206,8 @@ class ResponseRun:
             {"type": "response.mcp_call.in_progress", "item_id": item["id"], "output_index": index}
         )
         tool = self.server_tools[item["name"]]
+        # A tool may act on the world (start a timer): never before the user's turn is final.
+        await self._released.wait()
         try:
             arguments = json.loads(item["arguments"] or "{}")
             if not isinstance(arguments, dict):

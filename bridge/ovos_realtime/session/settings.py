@@ -79,7 +79,9 @@ def deep_merge(base: dict, update: dict) -> dict:
     return merged
 
 
-def check_tools(tools: list[dict], tool_choice: Any, param: str) -> None:
+def check_tools(
+    tools: list[dict], tool_choice: Any, param: str, server_tool_names: frozenset[str] = frozenset()
+) -> None:
     names = [tool.get("name") for tool in tools if tool.get("type", "function") == "function"]
     if len(set(names)) != len(names):
         raise ProtocolError("Tool names must be unique.", param=f"{param}.tools")
@@ -92,7 +94,7 @@ def check_tools(tools: list[dict], tool_choice: Any, param: str) -> None:
             )
     if isinstance(tool_choice, dict):
         name = tool_choice.get("name")
-        if tool_choice.get("type") != "function" or name not in names:
+        if tool_choice.get("type") != "function" or name not in {*names, *server_tool_names}:
             raise ProtocolError(
                 f"tool_choice names function '{name}', which is not among the tools.",
                 param=f"{param}.tool_choice",
@@ -131,12 +133,14 @@ class ResponseSettings:
     input_items: list[dict] | None
 
 
-def resolve_response(session: dict, params: dict | None) -> ResponseSettings:
+def resolve_response(
+    session: dict, params: dict | None, server_tool_names: frozenset[str] = frozenset()
+) -> ResponseSettings:
     """Per-response overrides (from `response.create`) on top of the session config."""
     params = params or {}
     tools = params["tools"] if params.get("tools") is not None else session.get("tools") or []
     tool_choice = params.get("tool_choice") or session.get("tool_choice") or "auto"
-    check_tools(tools, tool_choice, "response")
+    check_tools(tools, tool_choice, "response", server_tool_names)
     conversation = params.get("conversation") or "auto"
     if conversation not in ("auto", "none"):
         raise ProtocolError("conversation must be 'auto' or 'none'.", param="response.conversation")

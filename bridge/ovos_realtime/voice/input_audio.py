@@ -247,7 +247,9 @@ class InputAudio:
         if self.turns is not None:
             self.turns.use_transcript(transcript, final=True)
         wants_response = bool((self._turn_config or {}).get("create_response", True))
-        if wants_response and transcript and self._speculation is not None:
+        # A brain that acts on the world (OVOS skills) must not hear a turn that is not final.
+        safe = not getattr(self.session.brain, "side_effects", False)
+        if wants_response and safe and transcript and self._speculation is not None:
             self._speculation.run = await self.session.start_response(
                 None, pending_items=[self._user_item(transcript)], speculative=True
             )
