@@ -13,7 +13,11 @@ DOCKER = REPO / "docker"
 def test_compose_environment_is_valid_configuration():
     compose = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
     env = compose["services"]["bridge"]["environment"]
-    resolved = {k: re.sub(r"\$\{[^}]*\}", "sk-test", str(v)) for k, v in env.items()}
+    def substitute(value: str) -> str:  # ${X:-default} → default; ${X:?error} → a set value
+        value = re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", value)
+        return re.sub(r"\$\{[^}]*\}", "sk-test", value)
+
+    resolved = {k: substitute(str(v)) for k, v in env.items()}
     settings = load_settings(None, resolved)
     assert settings.server.api_key == "sk-test"
 
