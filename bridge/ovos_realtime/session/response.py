@@ -194,7 +194,7 @@ class ResponseRun:
         if self._speech is not None:
             speech, self._speech = self._speech, None
             await speech.finish()
-            self.notify("audio_finished", self)
+            self._visibly(lambda: self.notify("audio_finished", self))
 
     async def _run_server_tool(self, request: BrainRequest) -> BrainRequest:
         """Run the open mcp_call item's tool; the next round sees its output."""
@@ -245,11 +245,15 @@ class ResponseRun:
 
     # ---- events ----
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _visibly(self, action: Callable[[], None]) -> None:
+        """Do what others can see now, or, while speculative, when released."""
         if self._held is not None:
-            self._held.append(lambda: self.emit(event))
+            self._held.append(action)
         else:
-            self.emit(event)
+            action()
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._visibly(lambda: self.emit(event))
 
     def _ids(self) -> dict[str, Any]:
         assert self._open is not None
@@ -284,10 +288,7 @@ class ResponseRun:
                     }
                 )
 
-            if self._held is not None:
-                self._held.append(add_to_conversation)
-            else:
-                add_to_conversation()
+            self._visibly(add_to_conversation)
 
     def _open_message(self) -> None:
         self._open_item(
@@ -346,7 +347,7 @@ class ResponseRun:
         if audio_b64:
             if self.first_audio_at is None:
                 self.first_audio_at = asyncio.get_running_loop().time()
-                self.notify("audio_started", self)
+                self._visibly(lambda: self.notify("audio_started", self))
             self._emit(
                 {
                     "type": "response.output_audio.delta",

@@ -53,6 +53,7 @@ class InputAudio:
         self.runtime = runtime
         self.detector = SpeechDetector(runtime.engines.vad_config)
         self._wire: WireFormat | None = None
+        self._carry = b""  # half a sample left over from the last append
         self._resample: StreamResampler | None = None
         self._turn_config: Any = object()
         self.turns: TurnDetector | None = None
@@ -82,6 +83,7 @@ class InputAudio:
         if wire != self._wire:
             self._wire = wire
             self._resample = StreamResampler(wire.rate, RATE)
+            self._carry = b""
         turn_config = self._audio_in.get("turn_detection")
         if turn_config != self._turn_config:
             self._turn_config = turn_config
@@ -105,6 +107,10 @@ class InputAudio:
             return
         self._sync_config()
         assert self._wire is not None and self._resample is not None
+        # A client may split a 16-bit sample across two appends: carry the odd byte over.
+        data = self._carry + data
+        cut = len(data) - len(data) % self._wire.bytes_per_sample
+        data, self._carry = data[:cut], data[cut:]
         samples = self._resample(self._wire.decode(data))
         if self.turns is None:  # manual turns: everything is the turn
             self._feed_turn(samples)
