@@ -14,7 +14,9 @@ KEY = "sk-local-test-key"
 
 @pytest.fixture(scope="module")
 def keyed_bridge(bridge_factory):
-    return bridge_factory({"llm": {"backend": SCRIPTED_BACKEND}}, "--api-key", KEY)
+    return bridge_factory(
+        {"llm": {"backend": SCRIPTED_BACKEND}, "voice": {"enabled": False}}, "--api-key", KEY
+    )
 
 
 async def test_ws_without_key_gets_error_then_close_1008(keyed_bridge):

@@ -13,6 +13,7 @@ DOCKER = REPO / "docker"
 def test_compose_environment_is_valid_configuration():
     compose = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
     env = compose["services"]["bridge"]["environment"]
+
     def substitute(value: str) -> str:  # ${X:-default} → default; ${X:?error} → a set value
         value = re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", value)
         return re.sub(r"\$\{[^}]*\}", "sk-test", value)
