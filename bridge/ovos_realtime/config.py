@@ -43,7 +43,9 @@ class LLMSettings(_Section):
     url: str | None = None  # openai: base URL, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = None
     context_tokens: int = Field(4096, ge=512)
-    threads: int = Field(2, ge=1)
+    # One thread: llama.cpp's threads spin at a barrier per token, and on 2 shared cores (STT
+    # and TTS run beside it) two threads fell to ~1 token/s where one keeps 60-70.
+    threads: int = Field(1, ge=1)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_output_tokens: int = Field(512, ge=1, le=32768)
     timeout_s: float = Field(60.0, gt=0)
