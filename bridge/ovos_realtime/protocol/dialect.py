@@ -115,18 +115,30 @@ def session_to_beta(session: dict[str, Any]) -> dict[str, Any]:
     return beta
 
 
-def session_update_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
-    """A partial beta session (as sent in session.update) as a partial GA session."""
-    ga: dict[str, Any] = {}
-    for key in ("instructions", "tools", "tracing", "temperature"):
-        if key in beta:
-            ga[key] = beta[key]
+def _shared_from_beta(beta: dict[str, Any], copied: tuple[str, ...]) -> dict[str, Any]:
+    """What beta sessions and beta responses spell alike: copied keys, tool choice, token limit,
+    modalities, and the output voice and format."""
+    ga = {key: beta[key] for key in copied if key in beta}
     if "tool_choice" in beta:
         ga["tool_choice"] = tool_choice_from_beta(beta["tool_choice"])
     if "max_response_output_tokens" in beta:
         ga["max_output_tokens"] = beta["max_response_output_tokens"]
     if beta.get("modalities") is not None:
         ga["output_modalities"] = modalities_from_beta(beta["modalities"])
+    audio_out: dict[str, Any] = {}
+    if beta.get("output_audio_format") is not None:
+        audio_out["format"] = format_from_beta(beta["output_audio_format"])
+    for key in ("voice", "speed"):
+        if beta.get(key) is not None:
+            audio_out[key] = beta[key]
+    if audio_out:
+        ga["audio"] = {"output": audio_out}
+    return ga
+
+
+def session_update_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
+    """A partial beta session (as sent in session.update) as a partial GA session."""
+    ga = _shared_from_beta(beta, ("instructions", "tools", "tracing", "temperature"))
     audio_in: dict[str, Any] = {}
     if beta.get("input_audio_format") is not None:
         audio_in["format"] = format_from_beta(beta["input_audio_format"])
@@ -137,18 +149,8 @@ def session_update_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
     ):
         if beta_key in beta:
             audio_in[ga_key] = beta[beta_key]
-    audio_out: dict[str, Any] = {}
-    if beta.get("output_audio_format") is not None:
-        audio_out["format"] = format_from_beta(beta["output_audio_format"])
-    for key in ("voice", "speed"):
-        if beta.get(key) is not None:
-            audio_out[key] = beta[key]
-    if audio_in or audio_out:
-        ga["audio"] = {}
-        if audio_in:
-            ga["audio"]["input"] = audio_in
-        if audio_out:
-            ga["audio"]["output"] = audio_out
+    if audio_in:
+        ga.setdefault("audio", {})["input"] = audio_in
     return ga
 
 
@@ -169,25 +171,15 @@ def response_to_beta(response: dict[str, Any]) -> dict[str, Any]:
 
 def response_params_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
     """The `response` of a beta response.create, as GA response parameters."""
-    ga = {
-        k: v
-        for k, v in beta.items()
-        if k
-        in ("instructions", "tools", "conversation", "metadata", "temperature", "max_output_tokens")
-    }
-    if "tool_choice" in beta:
-        ga["tool_choice"] = tool_choice_from_beta(beta["tool_choice"])
-    if "max_response_output_tokens" in beta:
-        ga["max_output_tokens"] = beta["max_response_output_tokens"]
-    if beta.get("modalities") is not None:
-        ga["output_modalities"] = modalities_from_beta(beta["modalities"])
-    audio_out: dict[str, Any] = {}
-    if beta.get("voice") is not None:
-        audio_out["voice"] = beta["voice"]
-    if beta.get("output_audio_format") is not None:
-        audio_out["format"] = format_from_beta(beta["output_audio_format"])
-    if audio_out:
-        ga["audio"] = {"output": audio_out}
+    copied = (
+        "instructions",
+        "tools",
+        "conversation",
+        "metadata",
+        "temperature",
+        "max_output_tokens",
+    )
+    ga = _shared_from_beta(beta, copied)
     if beta.get("input") is not None:
         ga["input"] = [item_from_beta(item) for item in beta["input"]]
     return ga
