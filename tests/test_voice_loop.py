@@ -264,8 +264,9 @@ async def test_bad_audio_is_an_error_and_the_session_goes_on(client):
             "audio",
             "evt_b64",
         )
-        odd = base64.b64encode(b"\x01\x02\x03").decode()  # half a sample: kept, not fatal
-        await conn.input_audio_buffer.append(audio=odd)
+        # The buffer is a byte stream: a sample split across appends is joined, not dropped.
+        for part in (b"\x01\x02\x03", b"\x04"):
+            await conn.input_audio_buffer.append(audio=base64.b64encode(part).decode())
         await stream_audio(conn, with_silence(load_clip(CLIP["file"])), pace=3.0)
         events = await reader.until("response.done", timeout=90)
         assert events[-1]["response"]["status"] == "completed"
