@@ -39,21 +39,15 @@ class BridgeState:
             self.session_setup(session, params)
 
     def session_defaults(self, model: str | None) -> SessionDefaults:
+        """The session's starting config: the persona's choices, else the settings."""
         s = self.settings
         persona = self.personas.pick(model) if self.personas is not None else None
-        if persona is not None:  # the persona's choices, else the settings
-            return SessionDefaults(
-                model=model or s.session.model,
-                instructions=persona.instructions or s.session.instructions,
-                voice=persona.voice or s.session.voice,
-                speed=persona.speed or 1.0,
-                temperature=persona.llm.get("temperature", s.llm.temperature),
-                max_output_tokens=persona.llm.get("max_output_tokens", s.llm.max_output_tokens),
-            )
+        llm = persona.llm if persona is not None else {}
         return SessionDefaults(
             model=model or s.session.model,
-            instructions=s.session.instructions,
-            voice=s.session.voice,
-            temperature=s.llm.temperature,
-            max_output_tokens=s.llm.max_output_tokens,
+            instructions=(persona and persona.instructions) or s.session.instructions,
+            voice=(persona and persona.voice) or s.session.voice,
+            speed=(persona and persona.speed) or 1.0,
+            temperature=llm.get("temperature", s.llm.temperature),
+            max_output_tokens=llm.get("max_output_tokens", s.llm.max_output_tokens),
         )
