@@ -135,6 +135,10 @@ async def text_turn_and_cancel(client: AsyncOpenAI, runs: int) -> tuple[list[flo
                     "content": [{"type": "input_text", "text": "Tell me about the sea."}],
                 }
             )
+            async for event in conn:
+                if event.type == "conversation.item.done":
+                    item_id = event.item.id
+                    break
             sent = time.perf_counter()
             await conn.response.create(response={"conversation": "none"})
             got = None
@@ -150,9 +154,10 @@ async def text_turn_and_cancel(client: AsyncOpenAI, runs: int) -> tuple[list[flo
             if run:  # the first run warms up
                 first_audio.append((got - sent) * 1000)
                 cancel.append((done - got) * 1000)
+            # Keep every prompt the same size: drop the user item again.
+            await conn.conversation.item.delete(item_id=item_id)
             async for event in conn:
-                if event.type == "conversation.item.done":
-                    await conn.conversation.item.delete(item_id=event.item.id)
+                if event.type == "conversation.item.deleted":
                     break
     return first_audio, cancel
 

@@ -173,8 +173,12 @@ class ResponseRun:
 
     async def _stream_brain(self, request: BrainRequest, allow_server_tools: bool) -> Finished:
         finished = Finished("stop")
+        first = True
         async with contextlib.aclosing(self.brain.stream(request)) as events:
             async for event in events:
+                if first:
+                    first = False
+                    log.debug("[%s] %s: first brain event", self.session_id, self.id)
                 if isinstance(event, TextDelta):
                     self._text_delta(event.text)
                 elif isinstance(event, ToolCallStarted):
@@ -347,6 +351,7 @@ class ResponseRun:
         if audio_b64:
             if self.first_audio_at is None:
                 self.first_audio_at = asyncio.get_running_loop().time()
+                log.debug("[%s] %s: first audio", self.session_id, self.id)
                 self._visibly(lambda: self.notify("audio_started", self))
             self._emit(
                 {

@@ -355,6 +355,7 @@ class InputAudio:
                 run.discard()  # nothing was heard worth answering
             return
         if run is not None and self.session.adopt(run):
+            log.debug("[%s] turn committed: speculative %s adopted", self.session.id, run.id)
             return
         if run is not None:
             run.discard()
