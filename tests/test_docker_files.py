@@ -3,8 +3,8 @@
 import re
 
 import yaml
-
 from ovos_realtime.config import load_settings
+
 from tests.conftest import REPO
 
 DOCKER = REPO / "docker"
