@@ -113,7 +113,9 @@ def scripted_bridge(bridge_factory) -> BridgeProcess:
 @pytest.fixture(scope="session")
 def embedded_bridge(bridge_factory) -> BridgeProcess:
     """A bridge on the product's default brain: SmolLM2 in embedded llama.cpp."""
-    return bridge_factory({"llm": {"max_output_tokens": 64}, "voice": {"enabled": False}})
+    return bridge_factory(
+        {"llm": {"max_output_tokens": 64, "temperature": 0.0}, "voice": {"enabled": False}}
+    )
 
 
 @pytest.fixture(scope="session")

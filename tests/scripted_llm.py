@@ -4,7 +4,8 @@ It answers from the last message, by rule:
 - a tool result → "The tool said: <output>";
 - a forced or required tool choice, or a user text containing "call a tool" with tools on offer →
   a call to the chosen (or first) tool, arguments filled from its schema;
-- "slow" → 400 words, 10 ms apart (for cancel tests);
+- "slow", "long" or "story" → 400 words, 10 ms apart (for cancel tests; several trigger words so
+  that a speech-to-text slip on one of them does not make a cancel test flaky);
 - "fail" → the backend raises;
 - anything else → "Hello! You said: <text>".
 """
@@ -51,6 +52,7 @@ class ScriptedLLM:
     async def stream(self, request: BrainRequest) -> AsyncIterator[BrainEvent]:
         last = request.messages[-1] if request.messages else {"role": "user", "content": ""}
         text = last.get("content") or ""
+        slow = any(word in text.lower() for word in ("slow", "long", "story"))
         limit = request.max_output_tokens
         tools_on = bool(request.tools) and request.tool_choice != "none"
         wants_tool = tools_on and (
@@ -70,7 +72,7 @@ class ScriptedLLM:
             return
         elif "fail" in text:
             raise RuntimeError("scripted failure")
-        elif "slow" in text:
+        elif slow:
             words = [f"word{i}" for i in range(400)]
         else:
             words = f"Hello! You said: {text}".split(" ")
@@ -78,7 +80,7 @@ class ScriptedLLM:
             if limit is not None and count >= limit:
                 yield Finished("length", input_tokens=10, output_tokens=count)
                 return
-            if "slow" in text:
+            if slow:
                 await asyncio.sleep(0.01)
             yield TextDelta(word if count == 0 else " " + word)
         yield Finished("stop", input_tokens=10, output_tokens=len(words))

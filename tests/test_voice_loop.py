@@ -175,7 +175,7 @@ async def test_barge_in_cancels_the_answer(client, voice_bridge):
 
 
 async def test_cancel_mid_audio_then_no_more_deltas(client, voice_bridge):
-    question = tts_clip(voice_bridge.http_url, "Tell me something slow.")
+    question = tts_clip(voice_bridge.http_url, "Tell me a long, slow story.")
     conn, reader, _ = await open_session(client)
     try:
         await stream_audio(conn, with_silence(question, after=0.8), pace=3.0)
@@ -292,7 +292,7 @@ async def _turn_end_delay_ms(client, clip: np.ndarray, eagerness: str) -> int:
     try:
         lead = 0.3
         feeding = asyncio.create_task(
-            stream_audio(conn, np.concatenate([silence(lead), clip, silence(5.0)]), pace=1.5)
+            stream_audio(conn, np.concatenate([silence(lead), clip, silence(9.0)]), pace=2.0)
         )
         stopped = (await reader.until("input_audio_buffer.speech_stopped", timeout=60))[-1]
         feeding.cancel()
@@ -305,11 +305,11 @@ async def _turn_end_delay_ms(client, clip: np.ndarray, eagerness: str) -> int:
 async def test_semantic_vad_ends_complete_sentences_sooner(client, voice_bridge):
     complete = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen.")
     trailing = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen and")
-    complete_ms = await _turn_end_delay_ms(client, complete, "medium")
-    trailing_ms = await _turn_end_delay_ms(client, trailing, "medium")
-    # medium: ~400 ms after a complete sentence (plus the final transcript's latency),
-    # up to 4 s after a trailing "and".
-    assert complete_ms + 1000 < trailing_ms, (complete_ms, trailing_ms)
+    complete_ms = await _turn_end_delay_ms(client, complete, "low")
+    trailing_ms = await _turn_end_delay_ms(client, trailing, "low")
+    # low: ~700 ms after a complete sentence (plus the final transcript's latency, which a busy
+    # machine stretches), up to 8 s after a trailing "and".
+    assert complete_ms + 2000 < trailing_ms, (complete_ms, trailing_ms)
 
 
 async def test_beta_dialect_audio_events(voice_bridge):
