@@ -3,12 +3,9 @@ wav / pcm / mp3 / opus / flac / aac, whole or incrementally for streamed bodies.
 
 import io
 import struct
-from collections.abc import Iterator
 
 import av
 import numpy as np
-
-from ovos_realtime.audio.resample import resample
 
 # response_format -> (container format, codec, content type)
 _CONTAINERS = {
@@ -134,18 +131,3 @@ def encode_file(samples: np.ndarray, rate: int, response_format: str) -> bytes:
         return wav_header(rate, samples.size * 2) + samples.astype("<i2").tobytes()
     encoder = StreamEncoder(response_format, rate)
     return encoder.feed(samples) + encoder.finish()
-
-
-def encode_stream(chunks: Iterator[np.ndarray], rate: int, response_format: str) -> Iterator[bytes]:
-    encoder = StreamEncoder(response_format, rate)
-    for chunk in chunks:
-        data = encoder.feed(chunk)
-        if data:
-            yield data
-    tail = encoder.finish()
-    if tail:
-        yield tail
-
-
-def to_rate(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    return resample(samples, from_rate, to_rate)

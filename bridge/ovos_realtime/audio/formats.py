@@ -41,6 +41,3 @@ class WireFormat:
         if self.encoding == "pcma":
             return g711.pcm_to_alaw(samples)
         return samples.astype("<i2").tobytes()
-
-    def duration_ms(self, data_len: int) -> float:
-        return data_len / self.bytes_per_sample / self.rate * 1000

@@ -9,8 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime.voice.engines import tts_sample_rate
-
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -62,6 +60,3 @@ def list_voices(tts: Any, language: str | None = None) -> list[dict[str, Any]]:
         names = [default]
     lang = language or getattr(tts, "lang", None) or "en-US"
     return [{"id": name, "name": name, "language": lang} for name in names]
-
-
-__all__ = ["new_chunker", "synthesize", "list_voices", "tts_sample_rate"]
