@@ -256,9 +256,12 @@ class InputAudio:
         # A brain that acts on the world (OVOS skills) must not hear a turn that is not final.
         safe = not getattr(self.session.brain, "side_effects", False)
         if wants_response and safe and transcript and self._speculation is not None:
-            self._speculation.run = await self.session.start_response(
-                None, pending_items=[self._user_item(transcript)], speculative=True
-            )
+            try:
+                self._speculation.run = await self.session.start_response(
+                    None, pending_items=[self._user_item(transcript)], speculative=True
+                )
+            except Exception as exc:  # the committed turn will start (and report) it normally
+                log.debug("[%s] no speculative response: %r", self.session.id, exc)
         return transcript
 
     def _resume(self) -> None:
