@@ -38,9 +38,9 @@ def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge
     with tempfile.TemporaryDirectory() as tmp:
         config_file = Path(tmp) / "bench.yaml"
         config_file.write_text(
-            yaml.safe_dump({**config, "server": {"port": port}, "log_level": "warning"})
+            yaml.safe_dump({"log_level": "warning", **config, "server": {"port": port}})
         )
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         log = open(log_path, "w") if log_path else subprocess.DEVNULL
         proc = subprocess.Popen(
             [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],

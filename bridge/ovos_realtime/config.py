@@ -81,7 +81,14 @@ class VoiceSettings(_Section):
 
     enabled: bool = True
     stt: dict[str, Any] = _engine_block("ovos-stt-plugin-whisper-streaming")
-    tts: dict[str, Any] = _engine_block("ovos-tts-plugin-phoonnx-stream")
+    # The first spoken piece is capped at 4 words: on 2 cores that brought speech_stopped →
+    # first audio from ~690 to ~540 ms (bench/voice_latency.py); later pieces are sentences.
+    tts: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "module": "ovos-tts-plugin-phoonnx-stream",
+            "ovos-tts-plugin-phoonnx-stream": {"first_max_words": 4},
+        }
+    )
     vad: dict[str, Any] = _engine_block("ovos-vad-plugin-dual")
     # Worker threads for speech synthesis (STT and the LLM have their own budgets).
     tts_workers: int = Field(1, ge=1, le=8)

@@ -40,8 +40,10 @@ class _Speculation:
     def __init__(self, task: asyncio.Task) -> None:
         self.task = task
         self.run: ResponseRun | None = None
+        self.dropped = False
 
     def drop(self) -> None:
+        self.dropped = True
         self.task.cancel()
         if self.run is not None:
             self.run.discard()
@@ -246,18 +248,22 @@ class InputAudio:
             log.debug("[%s] pause: speculating", self.session.id)
             if self.turns is not None:
                 self.turns.expect_transcript()
-            self._speculation = _Speculation(asyncio.create_task(self._speculative_turn()))
+            task = asyncio.create_task(self._speculative_turn())
+            self._speculation = _Speculation(task)
+            task.set_name(f"speculation {self.session.id}")
 
     async def _speculative_turn(self) -> str:
+        speculation = self._speculation
         transcript = await self._finish_transcription()
         if self.turns is not None:
             self.turns.use_transcript(transcript, final=True)
         wants_response = bool((self._turn_config or {}).get("create_response", True))
         # A brain that acts on the world (OVOS skills) must not hear a turn that is not final.
         safe = not getattr(self.session.brain, "side_effects", False)
-        if wants_response and safe and transcript and self._speculation is not None:
+        # Once the turn is committed the same response starts at once: the commit adopts it.
+        if wants_response and safe and transcript and speculation and not speculation.dropped:
             try:
-                self._speculation.run = await self.session.start_response(
+                speculation.run = await self.session.start_response(
                     None, pending_items=[self._user_item(transcript)], speculative=True
                 )
             except Exception as exc:  # the committed turn will start (and report) it normally
