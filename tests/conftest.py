@@ -121,4 +121,10 @@ def embedded_bridge(bridge_factory) -> BridgeProcess:
 @pytest.fixture(scope="session")
 def voice_bridge(bridge_factory) -> BridgeProcess:
     """The full voice loop (our OPM plugins) with the scripted LLM: what it heard is what it says."""
-    return bridge_factory({"llm": {"backend": SCRIPTED_BACKEND}, "log_level": "debug"})
+    return bridge_factory(
+        {
+            "llm": {"backend": SCRIPTED_BACKEND},
+            "voice": {"max_turn_s": 20},  # small, so the full-buffer test stays short
+            "log_level": "debug",
+        }
+    )

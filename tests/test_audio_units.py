@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ovos_realtime.audio import g711
 from ovos_realtime.audio.files import SPEECH_FORMATS, AudioDecodeError, decode_file, encode_file
-from ovos_realtime.audio.formats import WireFormat
+from ovos_realtime.audio.formats import WireDecoder, WireFormat
 from ovos_realtime.voice.turns import TurnDetector, semantic_silence_ms
 
 with warnings.catch_warnings():
@@ -133,33 +133,8 @@ def test_semantic_vad_waits_for_the_final_transcript_then_ends_quickly():
     assert stop is not None and stop.kind == "stopped"
 
 
-async def test_input_audio_keeps_samples_aligned_across_odd_appends():
-    """A 16-bit sample split across two appends must not shift every later sample."""
-    import base64
-
-    from ovos_realtime.voice.input_audio import InputAudio
-
-    class Session:  # the little InputAudio needs of a session
-        id = "sess_unit"
-        config = {
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 16000},
-                    "turn_detection": None,
-                    "transcription": None,
-                }
-            }
-        }
-
-    fed: list[np.ndarray] = []
-    audio = InputAudio.__new__(InputAudio)
-    audio.session = Session()
-    audio._wire = None
-    audio._carry = b""
-    audio._turn_config = object()
-    audio.turns = None
-    audio._feed_turn = fed.append
+def test_a_sample_split_across_appends_is_joined_not_dropped():
     tone = (np.arange(1000) * 7).astype(np.int16).tobytes()
-    for start, end in ((0, 301), (301, 1001), (1001, len(tone))):
-        await audio.append(base64.b64encode(tone[start:end]).decode())
-    assert np.array_equal(np.concatenate(fed), np.frombuffer(tone, np.int16))
+    decoder = WireDecoder(WireFormat("pcm16", 16000))
+    parts = [decoder.decode(tone[a:b]) for a, b in ((0, 301), (301, 1001), (1001, len(tone)))]
+    assert np.array_equal(np.concatenate(parts), np.frombuffer(tone, np.int16))

@@ -208,3 +208,16 @@ def test_audio_endpoints_without_voice_engines_say_so(scripted_bridge):
         f"{scripted_bridge.http_url}/v1/audio/speech", json={"input": "hi", "voice": "alloy"}
     )
     assert response.status_code == 503 and response.json()["error"]["code"] == "audio_unavailable"
+
+
+def test_a_sentence_cut_for_early_audio_has_no_pause_at_the_cut(client):
+    """The first piece is cut after a few words for latency; the join must not sound (or look,
+    to a VAD) like the speaker paused there."""
+    text = "Turn on the lights in the kitchen and"
+    pcm = client.audio.speech.create(
+        model="tts-1", voice="alloy", input=text, response_format="pcm"
+    )
+    samples = np.frombuffer(pcm.content, "<i2")
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) >= 300)[0]
+    gaps = np.diff(loud)  # distance between loud samples: the longest is the longest pause
+    assert gaps.max() / 24 < 160, f"a {gaps.max() / 24:.0f} ms pause inside one sentence"

@@ -323,3 +323,35 @@ async def test_beta_dialect_audio_events(voice_bridge):
         kinds = types(events)
         assert "response.audio.delta" in kinds and "response.audio_transcript.delta" in kinds
         assert "response.output_audio.delta" not in kinds
+
+
+async def test_a_full_input_buffer_refuses_appends_and_the_session_goes_on(client):
+    conn, reader, _ = await open_session(client, audio={"input": {"turn_detection": None}})
+    try:
+        await stream_audio(conn, silence(19.5), chunk_ms=500, pace=0)
+        await conn.send(
+            {
+                "type": "input_audio_buffer.append",
+                "event_id": "evt_full",
+                "audio": base64.b64encode(silence(1.0).tobytes()).decode(),
+            }
+        )
+        error = (await reader.until("error"))[-1]["error"]
+        assert (error["code"], error["param"], error["event_id"]) == (
+            "input_audio_buffer_full",
+            "audio",
+            "evt_full",
+        )
+        await conn.input_audio_buffer.clear()
+        await reader.until("input_audio_buffer.cleared")
+        await stream_audio(conn, load_clip(CLIP["file"]), pace=0)
+        await conn.input_audio_buffer.commit()
+        events = await reader.until("conversation.item.done", timeout=60)
+        transcript = next(
+            e
+            for e in events
+            if e["type"] == "conversation.item.input_audio_transcription.completed"
+        )["transcript"]
+        assert word_error_rate([CLIP["text"]], [transcript]) <= 0.35
+    finally:
+        await conn.close()

@@ -69,7 +69,8 @@ def serve(settings: Settings) -> None:
         from ovos_realtime.voice.engines import load_engines
         from ovos_realtime.voice.runtime import VoiceRuntime
 
-        state.voice = VoiceRuntime(load_engines(settings.voice), settings.voice.tts_workers)
+        voice = settings.voice
+        state.voice = VoiceRuntime(load_engines(voice), voice.tts_workers, voice.max_turn_s)
     app = create_app(state)
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port

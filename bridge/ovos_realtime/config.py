@@ -81,17 +81,12 @@ class VoiceSettings(_Section):
 
     enabled: bool = True
     stt: dict[str, Any] = _engine_block("ovos-stt-plugin-whisper-streaming")
-    # The first spoken piece is capped at 4 words: on 2 cores that brought speech_stopped →
-    # first audio from ~690 to ~540 ms (bench/voice_latency.py); later pieces are sentences.
-    tts: dict[str, Any] = Field(
-        default_factory=lambda: {
-            "module": "ovos-tts-plugin-phoonnx-stream",
-            "ovos-tts-plugin-phoonnx-stream": {"first_max_words": 4},
-        }
-    )
+    tts: dict[str, Any] = _engine_block("ovos-tts-plugin-phoonnx-stream")
     vad: dict[str, Any] = _engine_block("ovos-vad-plugin-dual")
     # Worker threads for speech synthesis (STT and the LLM have their own budgets).
     tts_workers: int = Field(1, ge=1, le=8)
+    # Longest user turn kept in memory; past it, appends are refused until a commit or clear.
+    max_turn_s: float = Field(600.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _modules_named(self) -> "VoiceSettings":

@@ -41,3 +41,18 @@ class WireFormat:
         if self.encoding == "pcma":
             return g711.pcm_to_alaw(samples)
         return samples.astype("<i2").tobytes()
+
+
+class WireDecoder:
+    """Decodes a stream of appended chunks. The buffer is a byte stream: a 16-bit sample split
+    across two appends is joined, not dropped (dropping it would shift every later sample)."""
+
+    def __init__(self, wire: WireFormat) -> None:
+        self.wire = wire
+        self._carry = b""
+
+    def decode(self, data: bytes) -> np.ndarray:
+        data = self._carry + data
+        cut = len(data) - len(data) % self.wire.bytes_per_sample
+        data, self._carry = data[:cut], data[cut:]
+        return self.wire.decode(data)

@@ -20,7 +20,6 @@ from ovos_realtime.audio.files import (
     StreamEncoder,
     decode_file,
 )
-from ovos_realtime.audio.formats import WireFormat
 from ovos_realtime.server.rest import openai_error
 from ovos_realtime.server.state import BridgeState
 from ovos_realtime.voice import captions
@@ -102,18 +101,17 @@ async def _speech_chunks(
 ) -> AsyncIterator[np.ndarray]:
     """Synthesized audio at SPEECH_RATE, clause by clause, as soon as each is ready."""
     queue: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
-    wire = WireFormat("pcm16", SPEECH_RATE)
 
-    def on_audio(_piece: str, audio_b64: str, _ms: float) -> None:
-        if audio_b64:
-            queue.put_nowait(np.frombuffer(base64.b64decode(audio_b64), "<i2"))
+    def on_audio(_piece: str, samples: np.ndarray) -> None:
+        if samples.size:
+            queue.put_nowait(samples)
 
     speech = SpeechOutput(
         runtime.engines.tts,
         runtime.tts_executor,
         runtime.resolve_voice(voice),
         speed,
-        wire,
+        SPEECH_RATE,
         on_audio,
     )
     speech.feed(text)

@@ -5,9 +5,6 @@ from typing import Any
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.protocol.ids import new_id
 
-# Rough speaking rate used to map `audio_end_ms` onto text when an item has no word timings.
-_CHARS_PER_SECOND = 15.0
-
 
 class Conversation:
     def __init__(self) -> None:
@@ -83,17 +80,13 @@ class Conversation:
 
 
 def heard_text(part: dict[str, Any], audio_end_ms: int) -> str:
-    """The transcript up to `audio_end_ms`: by word timings when known, else by speaking rate."""
-    words = part.get("_word_times")  # [(end_ms, text_prefix_end_index)], set by the voice loop
-    transcript = part.get("transcript") or ""
-    if words:
-        cut = 0
-        for end_ms, end_index in words:
-            if end_ms <= audio_end_ms:
-                cut = end_index
-        return transcript[:cut].rstrip()
-    cut = int(audio_end_ms / 1000 * _CHARS_PER_SECOND)
-    return transcript[:cut].rsplit(" ", 1)[0] if cut < len(transcript) else transcript
+    """The transcript up to `audio_end_ms`, from the voice loop's record of how much transcript
+    had gone out with the audio up to each point: `_word_times` = [(end_ms, transcript_chars)]."""
+    cut = 0
+    for end_ms, end_index in part.get("_word_times") or []:
+        if end_ms <= audio_end_ms:
+            cut = end_index
+    return (part.get("transcript") or "")[:cut].rstrip()
 
 
 def public_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.response import ResponseRun
 from ovos_realtime.session.settings import (
-    Capabilities,
     SessionDefaults,
     default_session,
     resolve_response,
@@ -53,7 +52,6 @@ class RealtimeSession:
         brain: LLMBackend,
         defaults: SessionDefaults,
         emit: Emit,
-        capabilities: Capabilities | None = None,
         server_tools: ServerToolSource | None = None,
         voice: "VoiceRuntime | None" = None,
     ) -> None:
@@ -61,12 +59,9 @@ class RealtimeSession:
         self.brain = brain
         self.emit = emit
         self.voice = voice
-        if capabilities is None:
-            capabilities = Capabilities(audio_in=voice is not None, audio_out=voice is not None)
-        self.capabilities = capabilities
         self.server_tools = server_tools
         self.observers: list[SessionObserver] = []
-        self.config = default_session(session_id, defaults, self.capabilities)
+        self.config = default_session(session_id, defaults, voice=voice is not None)
         if voice is not None:
             self.config["audio"]["input"]["transcription"] = {"model": voice.stt_model}
         self.conversation = Conversation()

@@ -11,6 +11,7 @@ every change to the conversation until `release()`; `discard()` drops it without
 """
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import json
@@ -18,6 +19,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from ovos_realtime.audio.formats import WireFormat
 from ovos_realtime.brain.base import (
     BrainRequest,
     Finished,
@@ -34,8 +38,8 @@ from ovos_realtime.session.settings import ResponseSettings
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
-# Makes the speech output of a response: (settings, on_audio callback) -> SpeechOutput
-SpeechFactory = Callable[[ResponseSettings, Callable[[str, str, float], None]], Any]
+# Makes the speech output of a response: (settings, rate, on_audio(piece, samples)) -> SpeechOutput
+SpeechFactory = Callable[[ResponseSettings, int, Callable[[str, np.ndarray], None]], Any]
 
 
 class _OpenItem:
@@ -74,6 +78,7 @@ class ResponseRun:
         self.audio = settings.output_modalities == ["audio"] and speech is not None
         self._speech_factory = speech
         self._speech: Any = None
+        self._wire = WireFormat.from_session(settings.output_format)
         self._held: list[Callable[[], None]] | None = [] if speculative else None
         self._released = asyncio.Event()
         if not speculative:
@@ -311,7 +316,7 @@ class ResponseRun:
                 {"type": "output_audio", "transcript": "", "_duration_ms": 0.0, "_word_times": []}
             )
             part = {"type": "audio", "transcript": ""}
-            self._speech = self._speech_factory(self.settings, self._audio_out)
+            self._speech = self._speech_factory(self.settings, self._wire.rate, self._audio_out)
         else:
             self._open.item["content"].append({"type": "output_text", "text": ""})
             part = {"type": "text", "text": ""}
@@ -332,7 +337,7 @@ class ResponseRun:
             {"type": "response.output_text.delta", **self._ids(), "content_index": 0, "delta": text}
         )
 
-    def _audio_out(self, transcript_piece: str, audio_b64: str, duration_ms: float) -> None:
+    def _audio_out(self, transcript_piece: str, samples: np.ndarray) -> None:
         """One piece of spoken output: its transcript (with its first audio) and the audio."""
         if self._open is None or self._open.item["type"] != "message":
             return
@@ -348,11 +353,12 @@ class ResponseRun:
                     "delta": delta,
                 }
             )
-        if audio_b64:
+        if samples.size:
             if self.first_audio_at is None:
                 self.first_audio_at = asyncio.get_running_loop().time()
                 log.debug("[%s] %s: first audio", self.session_id, self.id)
                 self._visibly(lambda: self.notify("audio_started", self))
+            audio_b64 = base64.b64encode(self._wire.encode(samples)).decode()
             self._emit(
                 {
                     "type": "response.output_audio.delta",
@@ -361,7 +367,7 @@ class ResponseRun:
                     "delta": audio_b64,
                 }
             )
-            part["_duration_ms"] += duration_ms
+            part["_duration_ms"] += samples.size / self._wire.rate * 1000
             part["_word_times"].append((part["_duration_ms"], len(part["transcript"])))
 
     def _start_call(self, call: ToolCallStarted, kind: str) -> None:

@@ -8,14 +8,6 @@ from ovos_realtime.protocol.errors import ProtocolError
 
 
 @dataclass(frozen=True)
-class Capabilities:
-    """What the loaded engines can do; the effective session config never promises more."""
-
-    audio_in: bool = False
-    audio_out: bool = False
-
-
-@dataclass(frozen=True)
 class SessionDefaults:
     model: str
     instructions: str
@@ -25,8 +17,9 @@ class SessionDefaults:
     max_output_tokens: int | str = "inf"
 
 
-def default_session(session_id: str, defaults: SessionDefaults, caps: Capabilities) -> dict:
-    """The full effective GA session, as `session.created` reports it."""
+def default_session(session_id: str, defaults: SessionDefaults, voice: bool) -> dict:
+    """The full effective GA session, as `session.created` reports it. Without speech engines
+    (`voice` false) it promises no audio: text out, no turn detection."""
     pcm24k = {"type": "audio/pcm", "rate": 24000}
     turn_detection = (
         {
@@ -38,7 +31,7 @@ def default_session(session_id: str, defaults: SessionDefaults, caps: Capabiliti
             "interrupt_response": True,
             "idle_timeout_ms": None,
         }
-        if caps.audio_in
+        if voice
         else None
     )
     return {
@@ -46,7 +39,7 @@ def default_session(session_id: str, defaults: SessionDefaults, caps: Capabiliti
         "object": "realtime.session",
         "id": session_id,
         "model": defaults.model,
-        "output_modalities": ["audio"] if caps.audio_out else ["text"],
+        "output_modalities": ["audio"] if voice else ["text"],
         "instructions": defaults.instructions,
         "audio": {
             "input": {

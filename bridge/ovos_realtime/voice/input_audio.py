@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ovos_realtime.audio.formats import WireFormat
+from ovos_realtime.audio.formats import WireDecoder, WireFormat
 from ovos_realtime.audio.resample import StreamResampler
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.protocol.ids import new_id
@@ -55,11 +55,12 @@ class InputAudio:
         self.runtime = runtime
         self.detector = SpeechDetector(runtime.engines.vad_config)
         self._wire: WireFormat | None = None
-        self._carry = b""  # half a sample left over from the last append
+        self._decoder: WireDecoder | None = None
         self._resample: StreamResampler | None = None
         self._turn_config: Any = object()
         self.turns: TurnDetector | None = None
         self._buffer: list[np.ndarray] = []  # this turn's audio (16 kHz)
+        self._turn_samples = 0
         self._preroll: deque[np.ndarray] = deque()
         self._stt: Transcription | None = None
         self._item_id: str | None = None
@@ -84,8 +85,8 @@ class InputAudio:
         wire = WireFormat.from_session(self._audio_in.get("format"))
         if wire != self._wire:
             self._wire = wire
+            self._decoder = WireDecoder(wire)
             self._resample = StreamResampler(wire.rate, RATE)
-            self._carry = b""
         turn_config = self._audio_in.get("turn_detection")
         if turn_config != self._turn_config:
             self._turn_config = turn_config
@@ -108,12 +109,15 @@ class InputAudio:
         if not data:
             return
         self._sync_config()
-        assert self._wire is not None and self._resample is not None
-        # A client may split a 16-bit sample across two appends: carry the odd byte over.
-        data = self._carry + data
-        cut = len(data) - len(data) % self._wire.bytes_per_sample
-        data, self._carry = data[:cut], data[cut:]
-        samples = self._resample(self._wire.decode(data))
+        assert self._decoder is not None and self._resample is not None
+        samples = self._resample(self._decoder.decode(data))
+        if self._turn_samples + samples.size > self.runtime.max_turn_s * RATE:
+            raise ProtocolError(
+                f"The input audio buffer is full: a turn holds at most "
+                f"{self.runtime.max_turn_s:g} s of audio. Commit or clear the buffer.",
+                code="input_audio_buffer_full",
+                param="audio",
+            )
         if self.turns is None:  # manual turns: everything is the turn
             self._feed_turn(samples)
             return
@@ -129,7 +133,7 @@ class InputAudio:
 
     async def commit(self) -> None:
         """Manual commit: the buffer becomes a user item (no automatic response)."""
-        audio = sum(chunk.size for chunk in self._buffer)
+        audio = self._turn_samples
         if self.turns is not None and not self.turns.speaking:
             audio = 0  # between turns in VAD mode the buffer is empty
         if audio * 1000 // RATE < MIN_COMMIT_MS:
@@ -203,6 +207,7 @@ class InputAudio:
         if self._item_id is None:
             self._item_id = new_id("item")
         self._buffer.append(samples)
+        self._turn_samples += samples.size
         if self._speculation is None:  # while speculating, the stream is being finalized
             self._transcriber().feed(samples)
 
@@ -309,7 +314,7 @@ class InputAudio:
         }
 
     async def _commit(self, auto_response: bool) -> None:
-        seconds = sum(chunk.size for chunk in self._buffer) / RATE
+        seconds = self._turn_samples / RATE
         speculation, self._speculation = self._speculation, None
         failure = None
         try:
@@ -378,5 +383,6 @@ class InputAudio:
             self._stt.close()
         self._stt = None
         self._buffer = []
+        self._turn_samples = 0
         self._item_id = None
         self._partial_sent = ""

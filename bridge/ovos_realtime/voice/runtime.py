@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovos_realtime.audio.formats import WireFormat
+import numpy as np
+
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.speech_out import SpeechOutput
 
@@ -14,6 +15,7 @@ from ovos_realtime.voice.speech_out import SpeechOutput
 class VoiceRuntime:
     engines: VoiceEngines
     tts_workers: int = 1
+    max_turn_s: float = 600.0
     # Final transcriptions are short; two workers keep one session's finish from queueing
     # behind another's.
     stt_executor: ThreadPoolExecutor = field(
@@ -38,14 +40,14 @@ class VoiceRuntime:
         return voice if voice in known else None
 
     def speech_factory(
-        self, settings: Any, on_audio: Callable[[str, str, float], None]
+        self, settings: Any, rate: int, on_audio: Callable[[str, np.ndarray], None]
     ) -> SpeechOutput:
         return SpeechOutput(
             self.engines.tts,
             self.tts_executor,
             self.resolve_voice(settings.voice),
             settings.speed,
-            WireFormat.from_session(settings.output_format),
+            rate,
             on_audio,
         )
 

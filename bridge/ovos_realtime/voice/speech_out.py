@@ -1,4 +1,4 @@
-"""Spoken output for one response: text increments in, audio out, clause by clause, in order.
+"""Spoken output: text increments in, int16 audio out at the caller's rate, clause by clause.
 
 The first clause is synthesized as soon as the chunker releases it, while the LLM keeps
 generating; each clause's transcript goes out with its first audio, so the transcript the
@@ -6,7 +6,6 @@ client sees never runs ahead of the audio it has.
 """
 
 import asyncio
-import base64
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -15,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime.audio.formats import WireFormat
 from ovos_realtime.audio.resample import StreamResampler
 from ovos_realtime.voice.engines import tts_sample_rate
 from ovos_realtime.voice.synthesis import new_chunker, synthesize
 
 log = logging.getLogger(__name__)
 
-# (transcript piece or "", base64 audio, duration of that audio in ms)
-OnAudio = Callable[[str, str, float], None]
+# (transcript piece or "", int16 samples at the requested rate; possibly empty)
+OnAudio = Callable[[str, np.ndarray], None]
 _DONE = object()
 
 
@@ -34,17 +32,16 @@ class SpeechOutput:
         executor: Executor,
         voice: str | None,
         speed: float | None,
-        wire: WireFormat,
+        rate: int,
         on_audio: OnAudio,
     ) -> None:
         self.tts = tts
         self.executor = executor
         self.voice = None if voice in (None, "", "default") else voice
         self.speed = speed
-        self.wire = wire
         self.on_audio = on_audio
         self._chunker = new_chunker(tts)
-        self._resample = StreamResampler(tts_sample_rate(tts), wire.rate)
+        self._resample = StreamResampler(tts_sample_rate(tts), rate)
         self._clauses: asyncio.Queue[str | None] = asyncio.Queue()
         self._stop = threading.Event()
         self._worker = asyncio.create_task(self._work(), name="speech")
@@ -71,15 +68,13 @@ class SpeechOutput:
                 async for samples in self._synthesize(clause):
                     out = self._resample(samples)
                     if out.size:
-                        ms = out.size / self.wire.rate * 1000
-                        self.on_audio(piece, base64.b64encode(self.wire.encode(out)).decode(), ms)
+                        self.on_audio(piece, out)
                         piece = ""
                 if piece:  # the engine produced no audio for it: keep the transcript whole
-                    self.on_audio(piece, "", 0.0)
+                    self.on_audio(piece, np.zeros(0, np.int16))
             tail = self._resample(np.zeros(0, np.int16), last=True)
             if tail.size:
-                ms = tail.size / self.wire.rate * 1000
-                self.on_audio("", base64.b64encode(self.wire.encode(tail)).decode(), ms)
+                self.on_audio("", tail)
         finally:
             self._stop.set()
 
