@@ -111,7 +111,7 @@ async def spoken_turn(client: AsyncOpenAI, clip: np.ndarray) -> dict:
             elif event.type == "response.done":
                 marks["done"] = now
                 break
-        feeder.cancel()
+        await feeder  # a pause inside the clip may end the turn before the clip is all sent
         result = {
             "stopped_to_first_audio_ms": (marks["first_audio"] - marks["stopped"]) * 1000,
             "speech_end_to_transcript_ms": (marks["transcript"] - speech_end["t"]) * 1000,

@@ -133,6 +133,40 @@ def test_streaming_final_wer_within_one_point_of_batch(stt, corpus, batch_hyps):
     assert streaming <= batch + 0.01
 
 
+def test_encoder_sized_to_the_audio_is_as_accurate_as_30_s(stt, corpus, batch_hyps):
+    """The default sizes Whisper's encoder to max(15 s, audio + 1 s) instead of always 30 s
+    (about 4x cheaper for a short turn); the transcripts must not get worse for it."""
+    full_window = WhisperStreamingSTT({"lang": "en-US", "encoder_window_s": 30})
+    subset = corpus[::2]
+    refs = [c["text"] for c in subset]
+    short = word_error_rate(refs, [batch_hyps[c["file"]] for c in subset])
+    full = word_error_rate(
+        refs, [full_window.transcribe_detailed(c["pcm"], RATE)["text"] for c in subset]
+    )
+    print(f"subset WER encoder sized to the audio {short:.4f}, 30 s {full:.4f}")
+    assert short <= full + 0.005
+
+
+def test_peek_gives_the_final_so_far_and_the_stream_goes_on(stt, corpus):
+    first, second = (
+        next(c for c in corpus if c["file"] == f)
+        for f in ("vctk_p301_102.wav", "vctk_p238_165.wav")
+    )
+    pause = bytes(RATE)  # 0.5 s of silence
+    partials: list[str] = []
+    stream = stt.new_stream(background=False, on_partial=partials.append)
+    for pcm in (first["pcm"], pause):
+        for i in range(0, len(pcm), CHUNK):
+            stream.feed(pcm[i : i + CHUNK])
+    so_far = stream.peek()
+    assert word_error_rate([first["text"]], [so_far]) <= 0.2, so_far
+    for i in range(0, len(second["pcm"]), CHUNK):  # the speaker goes on
+        stream.feed(second["pcm"][i : i + CHUNK])
+    final = stream.finish()
+    assert word_error_rate([first["text"] + " " + second["text"]], [final]) <= 0.2, final
+    assert all(final.startswith(p) for p in partials) and stream.peek() == final
+
+
 def test_partials_arrive_in_real_time_and_grow_monotonically(stt, corpus):
     clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0001.wav")
     partials: list[tuple[float, str]] = []
@@ -234,6 +268,7 @@ def test_missing_model_names_it_and_how_to_get_it(tmp_path, monkeypatch):
         ({"cpu_threads": 0}, "cpu_threads"),
         ({"max_window_s": 60}, "max_window_s"),
         ({"final_decode": "later"}, "final_decode"),
+        ({"encoder_window_s": 5}, "encoder_window_s"),
     ],
 )
 def test_bad_config_names_the_key(conf, key):

@@ -189,7 +189,9 @@ def test_round_trip_wer(engine: str, streamed, whisper, kokoro, piper) -> None:
 @pytest.mark.parametrize("engine", ["kokoro", "piper"])
 def test_first_chunk_before_the_rest(engine: str, streamed) -> None:
     chunks, arrivals, total = streamed[engine]
-    assert len(chunks) == 3  # one per sentence here (the first has no long-enough clause)
+    # The opening sentence has no early clause and runs past 5 words: it is cut there, so the
+    # first audio waits for five words; then one piece per sentence.
+    assert len(chunks) == 4
     assert all(c.dtype == np.int16 and c.ndim == 1 and c.size for c in chunks)
     # The first audio is handed out long before the whole text is done.
     assert arrivals[0] < 0.6 * total, (arrivals, total)
@@ -197,10 +199,26 @@ def test_first_chunk_before_the_rest(engine: str, streamed) -> None:
 
 def test_first_clause_is_short(piper) -> None:
     text = "Well, I think that the weather today is great, and tomorrow it will rain. See you."
-    pieces = piper.chunker().feed(text) + piper.chunker().flush()
-    assert pieces[0] == "Well, I think that the weather today is great,"
+    chunker = piper.chunker()
+    pieces = chunker.feed(text) + chunker.flush()
+    assert pieces[0] == "Well, I think"  # cut before "that", where a speaker may pause
     chunks = list(piper.synth_stream(text))
     assert len(chunks) == 3
+
+
+def test_a_sentence_cut_early_joins_without_a_pause(piper) -> None:
+    """The cut piece is synthesized as a clause that goes on and its trailing silence is cut
+    tight, so the join is shorter than the pause a comma makes; no word is lost at the seam."""
+    text = "The sea jumps over the rocks every morning."
+    chunks = list(piper.synth_stream(text))
+    assert len(chunks) == 2  # "The sea jumps over" + the rest
+    loud = np.nonzero(np.abs(chunks[0].astype(np.int32)) >= 300)[0]
+    tail_ms = (chunks[0].size - loud[-1]) / piper.sample_rate * 1000
+    loud = np.nonzero(np.abs(chunks[1].astype(np.int32)) >= 300)[0]
+    head_ms = loud[0] / piper.sample_rate * 1000
+    assert tail_ms + head_ms < 120, (tail_ms, head_ms)
+    # The quiet end of the last word ("over") is kept, not cut where it falls below 300.
+    assert tail_ms >= 10, tail_ms
 
 
 def test_stream_tts_async_yields_wav_then_pcm(piper) -> None:
@@ -372,12 +390,32 @@ def test_fallback_module_takes_over(tmp_path) -> None:
 
 def test_chunker_first_clause_then_sentences() -> None:
     text = "Sure, I can do that for you, right now. It takes a minute. Then we are done"
-    assert ClauseChunker.split(text) == [
+    assert ClauseChunker.split(text, first_max_words=10) == [
         "Sure, I can do that for you,",
         "right now.",
         "It takes a minute.",
         "Then we are done",
     ]
+
+
+def test_chunker_cuts_a_long_opening_at_a_phrase_boundary() -> None:
+    split = ClauseChunker.split
+    assert split("The sea is a vast body of salt water.") == [
+        "The sea is",
+        "a vast body of salt water.",
+    ]
+    assert split("Sure, I can do that for you, right now.") == [
+        "Sure, I can do",
+        "that for you, right now.",
+    ]
+    # No phrase boundary within five words: cut after five.
+    assert split("Big red dogs chase small cats daily.") == [
+        "Big red dogs chase small",
+        "cats daily.",
+    ]
+    # A clause or sentence that ends within five words is kept whole.
+    assert split("It is late, so go home.") == ["It is late,", "so go home."]
+    assert split("Yes. That is right.") == ["Yes.", "That is right."]
 
 
 def test_chunker_streaming_equals_whole_text() -> None:

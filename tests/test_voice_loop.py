@@ -103,6 +103,34 @@ async def test_spoken_turn_end_to_end(client, voice_bridge):
         await conn.close()
 
 
+async def test_a_pause_inside_the_turn_does_not_end_it(client, voice_bridge):
+    """A pause long enough to start a speculative answer but shorter than the silence window:
+    the speculation is dropped without a trace and the transcript goes on to the end."""
+    first = tts_clip(voice_bridge.http_url, "Turn on the lights.")
+    second = tts_clip(voice_bridge.http_url, "And close the door.")
+    conn, reader, _ = await open_session(
+        client,
+        output_modalities=["text"],
+        audio={"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": 800}}},
+    )
+    try:
+        speech = np.concatenate([first, silence(0.2), second])
+        feeding = asyncio.create_task(stream_audio(conn, with_silence(speech)))
+        events = await reader.until("response.done", timeout=90)
+        await feeding
+        kinds = types(events)
+        for kind in ("input_audio_buffer.speech_started", "input_audio_buffer.committed"):
+            assert kinds.count(kind) == 1, kinds
+        assert kinds.count("response.created") == 1
+        assert kinds.index("input_audio_buffer.committed") < kinds.index("response.created")
+        completed = events[kinds.index("conversation.item.input_audio_transcription.completed")]
+        transcript = completed["transcript"]
+        assert word_error_rate(["Turn on the lights. And close the door."], [transcript]) <= 0.25
+        assert text_of(events) == f"Hello! You said: {transcript}"
+    finally:
+        await conn.close()
+
+
 async def test_g711_in_and_out(client):
     conn, reader, _ = await open_session(
         client,
@@ -304,11 +332,11 @@ async def _turn_end_delay_ms(client, clip: np.ndarray, eagerness: str) -> int:
 
 async def test_semantic_vad_ends_complete_sentences_sooner(client, voice_bridge):
     complete = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen.")
-    trailing = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen and")
+    trailing = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen and then")
     complete_ms = await _turn_end_delay_ms(client, complete, "low")
     trailing_ms = await _turn_end_delay_ms(client, trailing, "low")
     # low: ~700 ms after a complete sentence (plus the final transcript's latency, which a busy
-    # machine stretches), up to 8 s after a trailing "and".
+    # machine stretches), up to 8 s after a trailing "and then" (a lone final "and" comes out of the TTS as "end").
     assert complete_ms + 2000 < trailing_ms, (complete_ms, trailing_ms)
 
 

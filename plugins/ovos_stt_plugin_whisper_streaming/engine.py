@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from faster_whisper import WhisperModel
 
+from . import short_window
 from .audio import WHISPER_RATE
 
 LOG = logging.getLogger(__name__)
@@ -78,21 +79,43 @@ class WhisperEngine:
         word_timestamps: bool = False,
         no_speech_threshold: float = 0.6,
         fallback: bool = True,
+        encoder_window_s: float = short_window.MAX_S,
     ) -> Decoded:
         """Transcribe float32 16 kHz mono audio.
 
         fallback=False disables the temperature fallback (up to 5 extra decodes of one window):
-        streaming re-decodes cut words at the window edge, which looks like low confidence."""
+        streaming re-decodes cut words at the window edge, which looks like low confidence.
+        encoder_window_s < 30: audio that fits one window is decoded with the encoder sized to
+        max(encoder_window_s, audio + 1 s) instead of 30 s (see short_window)."""
+        temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
+        language = language if self.multilingual else "en"
         with self.lock:
+            if encoder_window_s < short_window.MAX_S and short_window.fits(audio):
+                found, language = short_window.decode(
+                    self.model,
+                    audio,
+                    language,
+                    prompt,
+                    beam_size,
+                    word_timestamps,
+                    no_speech_threshold,
+                    temperatures,
+                    encoder_window_s,
+                )
+                out = [
+                    Segment(i, s["start"], s["end"], s["text"], [Word(*w) for w in s["words"]])
+                    for i, s in enumerate(found)
+                ]
+                return Decoded(out, language, len(audio) / WHISPER_RATE)
             segments, info = self.model.transcribe(
                 audio,
-                language=language if self.multilingual else "en",
+                language=language,
                 beam_size=beam_size,
                 initial_prompt=prompt or None,
                 word_timestamps=word_timestamps,
                 vad_filter=False,  # the dual VAD already segmented the turn
                 no_speech_threshold=no_speech_threshold,
-                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0],
+                temperature=temperatures,
             )
             out = [
                 Segment(

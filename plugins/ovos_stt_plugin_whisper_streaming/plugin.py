@@ -148,6 +148,7 @@ class WhisperStreamingSTT(StreamingSTT):
             beam_size=self.settings.beam_size,
             word_timestamps=word_timestamps,
             no_speech_threshold=self.settings.no_speech_threshold,
+            encoder_window_s=self.settings.encoder_window_s,
         )
         return {
             "text": decoded.text,

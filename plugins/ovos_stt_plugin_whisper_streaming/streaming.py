@@ -76,6 +76,9 @@ class StreamingTranscriber:
         self._step = int(self.config.decode_interval_ms * WHISPER_RATE / 1000)
         self._first = int(self.config.min_first_decode_ms * WHISPER_RATE / 1000)
         self._cond = threading.Condition()
+        # One decode at a time per stream: a peek must not slip between a partial decode's
+        # hypothesis and its commit.
+        self._decoding = threading.Lock()
         self._stopping = False
         self._final: str | None = None
         self._last_partial = ""
@@ -106,7 +109,26 @@ class StreamingTranscriber:
             self._received += len(audio)
             self._cond.notify()
         if not self._background and self._due():
-            self._decode_partial()
+            with self._decoding:
+                self._decode_partial()
+
+    def peek(self) -> str:
+        """The text a finish() now would return, while the stream goes on: a voice loop asks
+        at a pause and keeps feeding if the speaker resumes. Blocking (waits for an in-flight
+        partial decode): run it in an executor."""
+        asked = time.perf_counter()
+        with self._decoding:
+            if self._final is not None:
+                return self._final
+            started = time.perf_counter()
+            text = self._decode_final()
+        LOG.debug(
+            "peek: %.0f ms waiting for a partial decode, %.0f ms decoding %.1f s",
+            (started - asked) * 1000,
+            (time.perf_counter() - started) * 1000,
+            len(self._window) / WHISPER_RATE,
+        )
+        return text
 
     def finish(self) -> str:
         """Stop, decode what is not committed yet, return the final text. Idempotent.
@@ -119,7 +141,8 @@ class StreamingTranscriber:
         if self._worker is not None:
             self._worker.join()  # waits for an in-flight partial decode
         started = time.perf_counter()
-        self._final = self._decode_final()
+        with self._decoding:
+            self._final = self._decode_final()
         self.stats.final_decode_s = time.perf_counter() - started
         self._emit(self.on_final, self._final)
         return self._final
@@ -144,7 +167,8 @@ class StreamingTranscriber:
                 if self._stopping:
                     return
             try:
-                self._decode_partial()
+                with self._decoding:
+                    self._decode_partial()
             except Exception:  # keep the stream alive; the final decode still runs
                 LOG.exception("partial decode failed")
 
@@ -180,6 +204,7 @@ class StreamingTranscriber:
             word_timestamps=True,
             no_speech_threshold=self.config.no_speech_threshold,
             fallback=fallback,
+            encoder_window_s=self.config.encoder_window_s,
         )
 
     def _decode_partial(self) -> None:

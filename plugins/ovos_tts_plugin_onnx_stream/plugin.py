@@ -14,7 +14,7 @@ from ovos_plugin_manager.templates.tts import StreamingTTS
 from ovos_utils import classproperty
 
 from . import models
-from .audio import silence, to_int16, wav_header, write_wav
+from .audio import silence, to_int16, trim_silence, wav_header, write_wav
 from .chunker import ClauseChunker
 from .errors import TTSConfigError, TTSModelMissingError
 from .voices import kokoro_voice_lang
@@ -24,6 +24,10 @@ LOG = logging.getLogger(__name__)
 # Pause after a piece that ends a sentence / a clause (the engines' own silence is trimmed).
 _SENTENCE_PAUSE_S = 0.18
 _CLAUSE_PAUSE_S = 0.08
+# A piece cut mid-sentence (for early audio) is joined to the next with no pause: its tail is cut
+# where it falls below -55 dBFS (a final "s" is still above that), keeping 15 ms.
+_JOIN_THRESHOLD = 0.0018
+_JOIN_TAIL_S = 0.015
 
 
 def _number(
@@ -53,7 +57,7 @@ class _OnnxStreamTTS(StreamingTTS):
         self.threads: int = _number(cfg, "threads", 1, 1, 64, int)
         self.speed: float = _number(cfg, "speed", 1.0, 0.5, 2.0)
         self.first_min_words: int = _number(cfg, "first_min_words", 3, 1, 50, int)
-        self.first_max_words: int = _number(cfg, "first_max_words", 10, 1, 200, int)
+        self.first_max_words: int = _number(cfg, "first_max_words", 5, 1, 200, int)
         self.load_error: Exception | None = None
         self._lock = threading.Lock()  # one synthesis at a time per plugin: a fixed CPU budget
         try:
@@ -114,11 +118,19 @@ class _OnnxStreamTTS(StreamingTTS):
         """int16 audio for each text piece, in order, each as soon as it is synthesized."""
         self.ensure_ready()
         speed = self.speed if speed is None else _number({"speed": speed}, "speed", 1.0, 0.5, 2.0)
+        rate = self._sample_rate()
         for piece in pieces:
+            piece = piece.strip()
+            goes_on = piece[-1:].isalnum()  # cut mid-sentence: the sentence goes on
+            # The comma gives the voice the intonation of a sentence that goes on.
             with self._lock:
-                audio = to_int16(self._synth(piece, voice, speed))
-            pause = _SENTENCE_PAUSE_S if piece.rstrip()[-1:] in ".!?…" else _CLAUSE_PAUSE_S
-            yield np.concatenate([audio, silence(pause, self._sample_rate())])
+                audio = self._synth(piece + "," if goes_on else piece, voice, speed)
+            if goes_on:
+                audio = trim_silence(audio, rate, threshold=_JOIN_THRESHOLD, tail_s=_JOIN_TAIL_S)
+                yield to_int16(audio)
+                continue
+            pause = _SENTENCE_PAUSE_S if piece[-1:] in ".!?…" else _CLAUSE_PAUSE_S
+            yield np.concatenate([to_int16(trim_silence(audio, rate)), silence(pause, rate)])
 
     def synth_stream(
         self, text: str, voice: str | None = None, speed: float | None = None

@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,7 @@ from ovos_realtime.brain.tool_prompt import (
     plain_messages,
 )
 from ovos_realtime.config import LLMSettings
+from ovos_realtime.cpu import idle_cores
 from ovos_realtime.protocol.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class EmbeddedLlamaBackend:
             model_path=str(self.model_path),
             n_ctx=settings.context_tokens,
             n_threads=settings.threads,
-            n_threads_batch=settings.threads,
+            n_threads_batch=settings.batch_threads or settings.threads,
             verbose=False,
         )
         template = self._llama.metadata.get("tokenizer.chat_template")
@@ -69,6 +71,7 @@ class EmbeddedLlamaBackend:
             eos_token=self._llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
         )
+        self._batch_threads = settings.batch_threads or settings.threads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
         log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
 
@@ -130,6 +133,7 @@ class EmbeddedLlamaBackend:
     def _generate(
         self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
     ) -> None:
+        self._set_batch_threads()
         use_tools = bool(request.tools) and request.tool_choice != "none"
         messages = plain_messages(request.messages, request.tools if use_tools else [])
         budget = request.max_output_tokens or self.settings.max_output_tokens
@@ -141,6 +145,15 @@ class EmbeddedLlamaBackend:
         else:
             reason = self._free_text(request, prompt, stops, budget, use_tools, push, stop, counter)
         push(Finished(reason, input_tokens=prompt_tokens, output_tokens=counter.tokens))
+
+    def _set_batch_threads(self) -> None:
+        """auto: read the prompt with the cores that are idle now (never fewer than `threads`)."""
+        if self.settings.batch_threads:
+            return
+        batch = max(self.settings.threads, idle_cores() or 0)
+        if batch != self._batch_threads:
+            self._batch_threads = batch
+            self._llama._ctx.set_n_threads(self.settings.threads, batch)
 
     def _fit_prompt(self, messages: list[dict], budget: int) -> tuple[str, list[str], int]:
         """Render the chat template, dropping the oldest turns until prompt + answer fit."""
@@ -175,12 +188,19 @@ class EmbeddedLlamaBackend:
         deciding = tools_offered
         started = False
         reason = "stop"
+        began = time.perf_counter()
         for text, finish in self._completion(
             prompt, max_tokens=budget, temperature=request.temperature, stop=stops
         ):
             if stop.is_set():
                 raise _Stopped
             counter.tokens += 1
+            if counter.tokens == 1:
+                log.debug(
+                    "first token in %.0f ms (prompt read with %d threads)",
+                    (time.perf_counter() - began) * 1000,
+                    self._batch_threads,
+                )
             if not started:
                 text = text.lstrip()
                 started = bool(text)

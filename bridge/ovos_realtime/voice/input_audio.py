@@ -3,7 +3,8 @@
 While the silence window runs (the user may be done), the transcript is finalized and the
 response starts speculatively (LLM and first spoken clause) with its events held back. If the
 window runs out, the turn is committed and the held events go out at once; if the user speaks
-again, the speculation is dropped without a trace and transcription goes on.
+again, the speculation is dropped without a trace and the stream goes on with the audio the
+window held back from it.
 """
 
 import asyncio
@@ -11,6 +12,7 @@ import base64
 import binascii
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,10 +61,10 @@ class InputAudio:
         self._resample: StreamResampler | None = None
         self._turn_config: Any = object()
         self.turns: TurnDetector | None = None
-        self._buffer: list[np.ndarray] = []  # this turn's audio (16 kHz)
         self._turn_samples = 0
         self._preroll: deque[np.ndarray] = deque()
         self._stt: Transcription | None = None
+        self._held: list[np.ndarray] = []  # audio of the silence window, kept from the STT
         self._item_id: str | None = None
         self._partial_sent = ""
         self._speculation: _Speculation | None = None
@@ -206,10 +208,11 @@ class InputAudio:
     def _feed_turn(self, samples: np.ndarray) -> None:
         if self._item_id is None:
             self._item_id = new_id("item")
-        self._buffer.append(samples)
         self._turn_samples += samples.size
-        if self._speculation is None:  # while speculating, the stream is being finalized
+        if self._speculation is None:
             self._transcriber().feed(samples)
+        else:  # silence so far: the STT gets it only if the user goes on
+            self._held.append(samples)
 
     def _keep_preroll(self, samples: np.ndarray) -> None:
         self._preroll.append(samples)
@@ -249,7 +252,7 @@ class InputAudio:
             )
 
     def _speculate(self) -> None:
-        if self._speculation is None and self._stt is not None:
+        if self._speculation is None and self._stt is not None and self._stt.can_peek:
             log.debug("[%s] pause: speculating", self.session.id)
             if self.turns is not None:
                 self.turns.expect_transcript()
@@ -259,7 +262,7 @@ class InputAudio:
 
     async def _speculative_turn(self) -> str:
         speculation = self._speculation
-        transcript = await self._finish_transcription()
+        transcript = await self._transcribe(self._transcriber().peek)
         if self.turns is not None:
             self.turns.use_transcript(transcript, final=True)
         wants_response = bool((self._turn_config or {}).get("create_response", True))
@@ -283,22 +286,20 @@ class InputAudio:
         self._speculation = None
         if self.turns is not None:
             self.turns.awaiting_transcript = False
-        finished, self._stt = self._stt, None
-        if finished is not None:
-            finished.close()
         stt = self._transcriber()
-        for chunk in self._buffer:
+        for chunk in self._held:
             stt.feed(chunk)
+        self._held = []
 
-    async def _finish_transcription(self) -> str:
-        stt = self._transcriber()
+    async def _transcribe(self, how: Callable[[], str]) -> str:
+        """The transcript so far, by `how` (the stream's peek or finish) in the STT executor."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        text = await loop.run_in_executor(self.runtime.stt_executor, stt.finish)
+        text = await loop.run_in_executor(self.runtime.stt_executor, how)
         log.debug(
-            "[%s] final transcript of %.1f s audio in %.0f ms",
+            "[%s] transcript of %.1f s audio in %.0f ms",
             self.session.id,
-            stt.seconds,
+            self._turn_samples / RATE,
             (loop.time() - started) * 1000,
         )
         return text
@@ -319,7 +320,9 @@ class InputAudio:
         failure = None
         try:
             transcript = (
-                await speculation.task if speculation else await self._finish_transcription()
+                await speculation.task
+                if speculation
+                else await self._transcribe(self._transcriber().finish)
             )
         except asyncio.CancelledError:
             raise
@@ -382,7 +385,7 @@ class InputAudio:
         if self._stt is not None:
             self._stt.close()
         self._stt = None
-        self._buffer = []
+        self._held = []
         self._turn_samples = 0
         self._item_id = None
         self._partial_sent = ""

@@ -47,9 +47,23 @@ class Transcription:
         else:
             self._audio.append(samples.astype(np.int16))
 
+    @property
+    def can_peek(self) -> bool:
+        """A stream that cannot be asked for its text without ending it cannot be peeked."""
+        return self._stream is None or callable(getattr(self._stream, "peek", None))
+
+    def peek(self) -> str:
+        """The final text if the utterance ended now; feeding may go on after it (blocking)."""
+        if self._stream is not None:
+            return (self._stream.peek() or "").strip()
+        return self._batch()
+
     def finish(self) -> str:
         if self._stream is not None:
             return (self._stream.finish() or "").strip()
+        return self._batch()
+
+    def _batch(self) -> str:
         from ovos_plugin_manager.utils.audio import AudioData
 
         audio = np.concatenate(self._audio) if self._audio else np.zeros(0, np.int16)

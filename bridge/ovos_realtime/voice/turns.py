@@ -39,7 +39,7 @@ _TRAILING = {
 _COMPLETE = re.compile(r"[.!?…][\"')\]]*$")
 _MIN_SPEECH_MS = 64  # shorter blips (clicks, breath) do not start a turn
 # Gaps between words are shorter than this; a quiet this long is worth speculating on.
-_PAUSE_MS = 160
+_PAUSE_MS = 96
 
 
 def semantic_silence_ms(transcript: str, eagerness: str) -> int:

@@ -1,0 +1,159 @@
+"""Decode up to 30 s of audio in one pass, with Whisper's encoder sized to the audio.
+
+faster-whisper always pads the input to 30 s, so the encoder costs the same ~0.3 s (tiny.en,
+2 cores) for a 2 s turn as for a 30 s one, and it is most of a short decode. The encoder takes
+any length: here it gets the audio plus real silence up to `window_s` (15 s by default: ~0.07 s).
+Whisper was trained on 30 s windows and a window much shorter than ~10 s makes tiny.en repeat
+itself; at 15 s the corpus WER is as good as with 30 s. Text the decoder places in the silence
+after the audio is a continuation it made up, and is dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions
+
+WHISPER_RATE = 16000
+FRAMES_PER_S = 100  # log-mel frames
+MAX_S = 30.0  # the encoder's positional table ends here
+TAIL_PAD_S = 1.0  # silence after the audio, so the last word is heard to end
+_TIME_PER_TOKEN = 0.02
+_EDGE_S = 0.1  # text starting this close to the end of the audio is a made-up continuation
+
+# faster-whisper's own defaults for what the options below do not set.
+_OPTIONS: dict[str, Any] = {
+    "best_of": 5,
+    "patience": 1.0,
+    "length_penalty": 1.0,
+    "repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "log_prob_threshold": -1.0,
+    "compression_ratio_threshold": 2.4,
+    "condition_on_previous_text": True,
+    "prompt_reset_on_temperature": 0.5,
+    "initial_prompt": None,
+    "prefix": None,
+    "suppress_blank": True,
+    "suppress_tokens": [-1],
+    "without_timestamps": False,
+    "max_initial_timestamp": 1.0,
+    "prepend_punctuations": "\"'“¿([{-",
+    "append_punctuations": "\"'.。,，!！?？:：”)]}、",
+    "multilingual": False,
+    "max_new_tokens": None,
+    "clip_timestamps": "0",
+    "hallucination_silence_threshold": None,
+    "hotwords": None,
+}
+
+
+def fits(audio: np.ndarray) -> bool:
+    return audio.size / WHISPER_RATE + TAIL_PAD_S <= MAX_S
+
+
+def _options(**overrides: Any) -> TranscriptionOptions:
+    values = {**_OPTIONS, **overrides}
+    # Fields a newer faster-whisper adds get None (its "off"), fields it dropped are left out.
+    return TranscriptionOptions(
+        **{f.name: values.get(f.name) for f in dataclasses.fields(TranscriptionOptions)}
+    )
+
+
+def _split_by_timestamps(tokens: list[int], tokenizer: Tokenizer, end_s: float) -> list[dict]:
+    """<|t0|> text <|t1|> … → segments {seek, start, end, tokens} (the shape faster-whisper's
+    word aligner takes). A segment with no closing timestamp ends at `end_s`."""
+    segments: list[dict] = []
+    start: float | None = None
+    text: list[int] = []
+    for token in tokens:
+        if token >= tokenizer.timestamp_begin:
+            time = (token - tokenizer.timestamp_begin) * _TIME_PER_TOKEN
+            if text:
+                segments.append({"seek": 0, "start": start or 0.0, "end": time, "tokens": text})
+                text, start = [], None
+            else:
+                start = time
+        elif token < tokenizer.eot:
+            text.append(token)
+    if text:
+        segments.append({"seek": 0, "start": start or 0.0, "end": end_s, "tokens": text})
+    return segments
+
+
+def decode(
+    model: WhisperModel,
+    audio: np.ndarray,
+    language: str | None,
+    prompt: str | None,
+    beam_size: int,
+    word_timestamps: bool,
+    no_speech_threshold: float,
+    temperatures: list[float],
+    window_s: float,
+) -> tuple[list[dict], str]:
+    """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
+    (`fits(audio)` must hold). The caller holds the model's lock."""
+    audio_s = audio.size / WHISPER_RATE
+    padded_s = min(MAX_S, max(window_s, audio_s + TAIL_PAD_S))
+    padded = np.zeros(int(padded_s * WHISPER_RATE), np.float32)
+    padded[: audio.size] = audio
+    features = model.feature_extractor(padded)
+    frames = min(features.shape[-1], int(MAX_S * FRAMES_PER_S))
+    frames -= frames % 2  # the encoder's convolution halves the frame count
+    encoder_output = model.encode(features[:, :frames])
+
+    multilingual = model.model.is_multilingual
+    if multilingual and not language:
+        language = model.model.detect_language(encoder_output)[0][0][0][2:-2]
+    tokenizer = Tokenizer(
+        model.hf_tokenizer, multilingual, task="transcribe", language=language or "en"
+    )
+    previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
+    options = _options(
+        beam_size=beam_size,
+        no_speech_threshold=no_speech_threshold,
+        temperatures=temperatures,
+        word_timestamps=word_timestamps,
+    )
+    result, avg_logprob, _, _ = model.generate_with_fallback(
+        encoder_output,
+        model.get_prompt(tokenizer, previous, without_timestamps=False),
+        tokenizer,
+        options,
+    )
+    language = language or "en"
+    if result.no_speech_prob > no_speech_threshold and avg_logprob < options.log_prob_threshold:
+        return [], language  # faster-whisper's "no speech" rule
+
+    segments = [
+        s
+        for s in _split_by_timestamps(result.sequences_ids[0], tokenizer, audio_s)
+        if s["start"] < audio_s - _EDGE_S
+    ]
+    if word_timestamps and segments:
+        model.add_word_timestamps(
+            [segments],
+            tokenizer,
+            encoder_output,
+            frames,
+            options.prepend_punctuations,
+            options.append_punctuations,
+            last_speech_timestamp=0.0,
+        )
+    out = []
+    for segment in segments:
+        words = [w for w in segment.get("words", []) if w["start"] < audio_s - _EDGE_S]
+        out.append(
+            {
+                "start": segment["start"],
+                "end": min(segment["end"], audio_s),
+                "text": tokenizer.decode(segment["tokens"]),
+                "words": [(w["start"], min(w["end"], audio_s), w["word"]) for w in words],
+            }
+        )
+    return out, language
