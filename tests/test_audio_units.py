@@ -95,7 +95,7 @@ def test_server_vad_start_pause_stop():
 def test_short_blips_do_not_start_a_turn_and_word_gaps_do_not_pause():
     turns = server_vad()
     assert turns.feed(frames((0.9, 32), (0.0, 500))) == []
-    events = turns.feed(frames((0.9, 500), (0.0, 96), (0.9, 500)))
+    events = turns.feed(frames((0.9, 500), (0.0, 64), (0.9, 500)))  # gaps under _PAUSE_MS
     assert [e.kind for e in events] == ["started"]
 
 

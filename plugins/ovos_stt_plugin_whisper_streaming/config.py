@@ -21,7 +21,10 @@ class WhisperSTTConfig:
     model: str = "tiny.en"  # a model name (resolved offline) or a folder path
     model_path: str | None = None  # explicit folder; wins over `model`
     compute_type: str = "int8"
-    cpu_threads: int = 2  # CTranslate2 intra-op threads: the STT's share of the 2 cores
+    # CTranslate2 intra-op threads. With the encoder sized to the audio a decode is mostly the
+    # token-by-token decoder, where a second thread costs more in sync than it gives (on 2 cores:
+    # 1 thread ~250 ms per final, 2 threads ~290 ms, ~370 ms when anything else runs).
+    cpu_threads: int = 1
     lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
     language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
     beam_size: int = 5  # batch decodes and the final decode of a stream

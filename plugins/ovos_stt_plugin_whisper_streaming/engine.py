@@ -52,7 +52,7 @@ class WhisperEngine:
     """Wraps WhisperModel with an explicit CPU budget and a lock: decodes run one at a time,
     so two streams never oversubscribe the cores."""
 
-    def __init__(self, model_dir: Path, compute_type: str = "int8", cpu_threads: int = 2) -> None:
+    def __init__(self, model_dir: Path, compute_type: str = "int8", cpu_threads: int = 1) -> None:
         self.model_dir = Path(model_dir)
         LOG.info("loading Whisper %s (%s, %d threads)", model_dir, compute_type, cpu_threads)
         # local_files_only: a folder path never triggers a hub lookup.
@@ -131,6 +131,6 @@ class WhisperEngine:
 
 
 @lru_cache(maxsize=4)
-def get_engine(model_dir: Path, compute_type: str = "int8", cpu_threads: int = 2) -> WhisperEngine:
+def get_engine(model_dir: Path, compute_type: str = "int8", cpu_threads: int = 1) -> WhisperEngine:
     """Models are big: one per (folder, compute type, threads) per process."""
     return WhisperEngine(model_dir, compute_type, cpu_threads)
