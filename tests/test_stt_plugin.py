@@ -89,13 +89,13 @@ def test_factory_loads_from_mycroft_conf(stt):
         "stt": {
             "module": PLUGIN,
             "fallback_module": "ovos-stt-plugin-vosk",
-            PLUGIN: {"model": "tiny.en", "cpu_threads": 2, "compute_type": "int8"},
+            PLUGIN: {"model": "tiny.en", "cpu_threads": 1, "compute_type": "int8"},
         },
     }
     assert OVOSSTTFactory.get_class(conf) is WhisperStreamingSTT
     engine = OVOSSTTFactory.create(conf)
     assert isinstance(engine, WhisperStreamingSTT) and isinstance(engine, StreamingSTT)
-    assert engine.can_stream and engine.settings.cpu_threads == 2
+    assert engine.can_stream and engine.settings.cpu_threads == 1
     assert engine.engine is stt.engine  # the loaded model is shared, not loaded twice
 
 
@@ -315,5 +315,5 @@ def test_split_base_model_is_joined_once(tmp_path, monkeypatch):
 
 def test_settings_are_read_from_plugin_block(stt):
     settings = replace(stt.settings)
-    assert settings.compute_type == "int8" and settings.cpu_threads == 2
+    assert settings.compute_type == "int8" and settings.cpu_threads == 1
     assert settings.whisper_language == "en"
