@@ -25,7 +25,6 @@ class Transcription:
     ) -> None:
         self.stt = stt
         self.language = language
-        self.samples = 0
         new_stream = getattr(stt, "new_stream", None)
         if callable(new_stream):
             self._stream = new_stream(
@@ -36,12 +35,7 @@ class Transcription:
             self._stream = None
             self._audio = []
 
-    @property
-    def seconds(self) -> float:
-        return self.samples / RATE
-
     def feed(self, samples: np.ndarray) -> None:
-        self.samples += samples.size
         if self._stream is not None:
             self._stream.feed(samples.astype(np.int16).tobytes())
         else:
