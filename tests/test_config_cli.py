@@ -48,6 +48,7 @@ def test_precedence_defaults_file_env_flags(tmp_path):
         ("server: {port: 8000\n", {}, "not valid YAML"),
         ("", {"OVOS_REALTIME_LLM__TEMPERATURE": "hot"}, "llm.temperature"),
         ("", {"OVOS_REALTIME_LOG_LEVEL": "loud"}, "log_level"),
+        ("llm:\n  batch_threads: -1\n", {}, "llm.batch_threads"),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path, file_text, env, must_name):
