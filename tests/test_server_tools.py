@@ -37,19 +37,35 @@ class Recorder:
             self.beta_types.append(json.loads(beta)["type"])
 
 
-async def run_turn(server_tools: list[ServerTool], text: str, **response) -> Recorder:
-    recorder = Recorder()
+def weather_tool(answer: str) -> tuple[list[dict], ServerTool]:
+    """A server tool that answers `answer` and records the arguments of every call."""
+    calls: list[dict] = []
 
+    async def weather(arguments: dict) -> str:
+        calls.append(arguments)
+        return answer
+
+    return calls, ServerTool(spec=TIME_SPEC, run=weather)
+
+
+def new_session(
+    recorder: Recorder, server_tools: list[ServerTool] | None = None
+) -> RealtimeSession:
     async def source() -> list[ServerTool]:
-        return server_tools
+        return list(server_tools or [])
 
-    session = RealtimeSession(
+    return RealtimeSession(
         session_id="sess_test",
         brain=ScriptedLLM(),
         defaults=SessionDefaults(model="m", instructions="i"),
         emit=recorder,
         server_tools=source,
     )
+
+
+async def run_turn(server_tools: list[ServerTool], text: str, **response) -> Recorder:
+    recorder = Recorder()
+    session = new_session(recorder, server_tools)
     session.open()
     await session.handle({"type": "conversation.item.create", "item": user_text(text)})
     await session.handle({"type": "response.create", "response": response or None})
@@ -61,13 +77,8 @@ async def run_turn(server_tools: list[ServerTool], text: str, **response) -> Rec
 
 
 async def test_server_tool_runs_inside_the_response():
-    calls = []
-
-    async def weather(arguments: dict) -> str:
-        calls.append(arguments)
-        return "rainy, 12C"
-
-    rec = await run_turn([ServerTool(spec=TIME_SPEC, run=weather)], "please call a tool")
+    calls, tool = weather_tool("rainy, 12C")
+    rec = await run_turn([tool], "please call a tool")
     assert calls == [{"city": "Paris", "unit": "celsius"}]
     kinds = types(rec.events)
     start = kinds.index("response.mcp_call_arguments.delta")
@@ -132,14 +143,9 @@ async def test_tool_choice_none_hides_server_tools():
 
 
 async def test_tool_choice_may_force_a_server_tool():
-    calls = []
-
-    async def weather(arguments: dict) -> str:
-        calls.append(arguments)
-        return "snow"
-
+    calls, tool = weather_tool("snow")
     rec = await run_turn(
-        [ServerTool(spec=TIME_SPEC, run=weather)],
+        [tool],
         "hello",
         tool_choice={"type": "function", "name": "get_weather"},
     )
@@ -148,24 +154,9 @@ async def test_tool_choice_may_force_a_server_tool():
 
 
 async def test_a_speculative_response_runs_no_tool_until_adopted():
-    calls = []
-
-    async def weather(arguments: dict) -> str:
-        calls.append(arguments)
-        return "fog"
-
+    calls, tool = weather_tool("fog")
     recorder = Recorder()
-
-    async def source() -> list[ServerTool]:
-        return [ServerTool(spec=TIME_SPEC, run=weather)]
-
-    session = RealtimeSession(
-        session_id="sess_spec",
-        brain=ScriptedLLM(),
-        defaults=SessionDefaults(model="m", instructions="i"),
-        emit=recorder,
-        server_tools=source,
-    )
+    session = new_session(recorder, [tool])
     run = await session.start_response(
         None, pending_items=[user_text("please call a tool")], speculative=True
     )
@@ -183,12 +174,7 @@ async def test_a_speculative_response_runs_no_tool_until_adopted():
 
 async def test_a_discarded_speculation_leaves_no_trace():
     recorder = Recorder()
-    session = RealtimeSession(
-        session_id="sess_drop",
-        brain=ScriptedLLM(),
-        defaults=SessionDefaults(model="m", instructions="i"),
-        emit=recorder,
-    )
+    session = new_session(recorder)
     run = await session.start_response(None, pending_items=[user_text("hi")], speculative=True)
     await asyncio.sleep(0.1)
     run.discard()

@@ -269,6 +269,10 @@ def test_missing_model_names_it_and_how_to_get_it(tmp_path, monkeypatch):
         ({"max_window_s": 60}, "max_window_s"),
         ({"final_decode": "later"}, "final_decode"),
         ({"encoder_window_s": 5}, "encoder_window_s"),
+        ({"encoder_window_s": "abc"}, "encoder_window_s"),
+        ({"max_window_s": "long"}, "max_window_s"),
+        ({"final_context_s": -1}, "final_context_s"),
+        ({"no_speech_threshold": "high"}, "no_speech_threshold"),
     ],
 )
 def test_bad_config_names_the_key(conf, key):

@@ -74,10 +74,16 @@ class WhisperSTTConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or value < 0:
                 fail(key, "must be a non-negative integer")
-        if not 10.0 <= float(self.encoder_window_s) <= 30.0:
-            fail("encoder_window_s", "must be between 10 and 30 seconds")
-        if not 2.0 <= float(self.max_window_s) <= 30.0:
-            fail("max_window_s", "must be between 2 and 30 seconds (Whisper sees 30 s at most)")
+        for key, low, high, why in (
+            ("encoder_window_s", 10.0, 30.0, "seconds"),
+            ("max_window_s", 2.0, 30.0, "seconds (Whisper sees 30 s at most)"),
+            ("final_context_s", 0.0, 30.0, "seconds"),
+            ("no_speech_threshold", 0.0, 1.0, "(a probability)"),
+        ):
+            value = getattr(self, key)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not low <= value <= high:
+                fail(key, f"must be a number between {low:g} and {high:g} {why}")
         if not isinstance(self.agreement, int) or self.agreement < 2:
             fail("agreement", "must be an integer >= 2")
         if self.final_decode not in ("tail", "window"):
