@@ -8,6 +8,8 @@ from openai.types.beta.realtime.realtime_server_event import (
     RealtimeServerEvent as BetaServerEvent,
 )
 from openai.types.realtime import RealtimeServerEvent
+from ovos_realtime.protocol.codec import EventCodec
+from ovos_realtime.protocol.dialect import Dialect
 from pydantic import TypeAdapter
 
 GA_EVENTS = TypeAdapter(RealtimeServerEvent)
@@ -46,6 +48,32 @@ class EventReader:
                 events.append(await self.next(timeout=quiet))
             except TimeoutError:
                 return events
+
+
+class Recorder:
+    """An in-process session's `emit`: every event goes through the wire codec of both dialects
+    (which validates it against the SDK's types) and is kept in its GA form."""
+
+    def __init__(self) -> None:
+        self.ga = EventCodec(Dialect.GA)
+        self.beta = EventCodec(Dialect.BETA)
+        self.events: list[dict[str, Any]] = []
+        self.beta_types: list[str] = []
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.events.append(json.loads(self.ga.encode(event)))
+        beta = self.beta.encode(event)
+        if beta is not None:
+            self.beta_types.append(json.loads(beta)["type"])
+
+    async def until(self, event_type: str, timeout: float = 5.0, count: int = 1) -> None:
+        """Wait until `count` events of `event_type` were emitted."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while types(self.events).count(event_type) < count:
+            if loop.time() > deadline:
+                raise TimeoutError(f"no {event_type} in {types(self.events)}")
+            await asyncio.sleep(0.005)
 
 
 def user_text(text: str) -> dict[str, Any]:

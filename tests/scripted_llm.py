@@ -39,6 +39,7 @@ def sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
 
 class ScriptedLLM:
     name = "scripted"
+    side_effects = False
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from openai import AsyncOpenAI
 from ovos_realtime.config import ConfigError, load_settings
-from ovos_realtime.persona import PersonaRegistry
+from ovos_realtime.core.personas import PersonaRegistry
 
 from tests.conftest import REPO, SCRIPTED_BACKEND
 from tests.realtime_helpers import EventReader

@@ -1,19 +1,18 @@
 """Server-side tools inside a response: `mcp_call` items, output fed back to the brain.
 
-The session engine is driven in-process (it knows nothing of WebSockets); every event it emits
+The Realtime session is driven in-process (it knows nothing of WebSockets); every event it emits
 goes through the wire codec, which validates it against the openai SDK's types."""
 
 import asyncio
-import json
 
 from ovos_realtime.brain.base import ToolSpec
 from ovos_realtime.brain.tools import ServerTool
-from ovos_realtime.protocol.codec import EventCodec
-from ovos_realtime.protocol.dialect import Dialect
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.core.assistant import AssistantSession
+from ovos_realtime.core.personas import Persona
+from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.settings import SessionDefaults
 
-from tests.realtime_helpers import WEATHER_TOOL, text_of, types, user_text
+from tests.realtime_helpers import WEATHER_TOOL, Recorder, text_of, types, user_text
 from tests.scripted_llm import ScriptedLLM
 
 TIME_SPEC = ToolSpec(
@@ -21,20 +20,6 @@ TIME_SPEC = ToolSpec(
     description="Weather from the device's skill.",
     parameters=WEATHER_TOOL["parameters"],
 )
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.ga = EventCodec(Dialect.GA)
-        self.beta = EventCodec(Dialect.BETA)
-        self.events: list[dict] = []
-        self.beta_types: list[str] = []
-
-    def __call__(self, event: dict) -> None:
-        self.events.append(json.loads(self.ga.encode(event)))
-        beta = self.beta.encode(event)
-        if beta is not None:
-            self.beta_types.append(json.loads(beta)["type"])
 
 
 def weather_tool(answer: str) -> tuple[list[dict], ServerTool]:
@@ -54,12 +39,12 @@ def new_session(
     async def source() -> list[ServerTool]:
         return list(server_tools or [])
 
+    assistant = AssistantSession("sess_test", Persona("test"), ScriptedLLM(), tools=source)
     return RealtimeSession(
         session_id="sess_test",
-        brain=ScriptedLLM(),
+        assistant=assistant,
         defaults=SessionDefaults(model="m", instructions="i"),
         emit=recorder,
-        server_tools=source,
     )
 
 

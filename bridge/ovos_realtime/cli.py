@@ -55,23 +55,11 @@ def check_bind(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from ovos_realtime.brain.factory import create_backend
-    from ovos_realtime.ovos.integration import install
     from ovos_realtime.server.app import create_app
-    from ovos_realtime.server.state import BridgeState
+    from ovos_realtime.wiring import build_server
 
     check_bind(settings)
-    brain = create_backend(settings.llm)
-    state = BridgeState(settings=settings, brain=brain)
-    # Personas first: a bad persona file fails the start at once, not after the engines load.
-    install(state)  # personas; the OVOS bus when ovos.bus_url is set
-    if settings.voice.enabled:
-        from ovos_realtime.voice.engines import load_engines
-        from ovos_realtime.voice.runtime import VoiceRuntime
-
-        voice = settings.voice
-        state.voice = VoiceRuntime(load_engines(voice), voice.tts_workers, voice.max_turn_s)
-    app = create_app(state)
+    app = create_app(build_server(settings))
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port
     )

@@ -64,11 +64,15 @@ BrainEvent = TextDelta | ToolCallStarted | ToolArgumentsDelta | Finished
 
 
 @runtime_checkable
-class LLMBackend(Protocol):
-    """Streams one completion. Cancelling the consumer (closing the iterator) must stop the
-    generation promptly: a backend never keeps the CPU busy for a response nobody wants."""
+class Brain(Protocol):
+    """The LLM side: streams one completion. Cancelling the consumer (closing the iterator) must
+    stop the generation promptly: a backend never keeps the CPU busy for a response nobody wants.
+
+    `side_effects`: answering acts on the world (e.g. OVOS skills start a timer), so the voice
+    loop must never start it speculatively, before the user's turn is final."""
 
     name: str
+    side_effects: bool
 
     def stream(self, request: BrainRequest) -> AsyncIterator[BrainEvent]: ...
 

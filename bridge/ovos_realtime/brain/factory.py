@@ -2,13 +2,13 @@
 
 import importlib
 
-from ovos_realtime.brain.base import LLMBackend
+from ovos_realtime.brain.base import Brain
 from ovos_realtime.config import LLMSettings
 
 
-def create_backend(settings: LLMSettings) -> LLMBackend:
+def create_backend(settings: LLMSettings) -> Brain:
     """`embedded` (llama.cpp in process), `openai` (an endpoint), or `package.module:Class` for a
-    backend of your own: a class taking the LLMSettings and implementing LLMBackend."""
+    backend of your own: a class taking the LLMSettings and implementing Brain."""
     if settings.backend == "embedded":
         from ovos_realtime.brain.llama_embedded import EmbeddedLlamaBackend
 
@@ -22,4 +22,14 @@ def create_backend(settings: LLMSettings) -> LLMBackend:
         backend_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"llm.backend: cannot load '{settings.backend}' ({exc})") from None
-    return backend_class(settings)
+    backend = backend_class(settings)
+    if not isinstance(backend, Brain):
+        missing = [
+            m
+            for m in ("name", "side_effects", "stream", "describe", "aclose")
+            if not hasattr(backend, m)
+        ]
+        raise ValueError(
+            f"llm.backend: '{settings.backend}' is not a Brain (missing: {', '.join(missing)})"
+        )
+    return backend

@@ -34,7 +34,7 @@ from ovos_realtime.brain.tool_prompt import (
 )
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.cpu import idle_cores
-from ovos_realtime.protocol.ids import new_id
+from ovos_realtime.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class _Stopped(Exception):
 
 class EmbeddedLlamaBackend:
     name = "embedded"
+    side_effects = False
 
     def __init__(self, settings: LLMSettings) -> None:
         from llama_cpp import Llama

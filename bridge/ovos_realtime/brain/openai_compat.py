@@ -15,7 +15,7 @@ from ovos_realtime.brain.base import (
     ToolCallStarted,
 )
 from ovos_realtime.config import LLMSettings
-from ovos_realtime.protocol.ids import new_id
+from ovos_realtime.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ _FINISH = {"length": "length", "tool_calls": "tool_calls", "function_call": "too
 
 class OpenAICompatBackend:
     name = "openai"
+    side_effects = False
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ovos_realtime.brain.base import BrainEvent, BrainRequest, Finished, LLMBackend, TextDelta
+from ovos_realtime.brain.base import Brain, BrainEvent, BrainRequest, Finished, TextDelta
 from ovos_realtime.ovos.bus import OvosBus
 from ovos_realtime.ovos.session import OvosSession
 from ovos_realtime.ovos.utterance import Spoken, run_utterance
@@ -36,15 +36,13 @@ def last_user_text(request: BrainRequest) -> str | None:
 
 
 class OvosBrain:
-    """An LLMBackend for one session: the OVOS pipeline, with the persona's LLM as fallback."""
+    """An Brain for one session: the OVOS pipeline, with the persona's LLM as fallback."""
 
     name = "ovos"
     # Running a turn acts (a skill may start a timer): never start one speculatively.
     side_effects = True
 
-    def __init__(
-        self, bus: OvosBus, session: OvosSession, fallback: LLMBackend, timeout: float
-    ) -> None:
+    def __init__(self, bus: OvosBus, session: OvosSession, fallback: Brain, timeout: float) -> None:
         self.bus = bus
         self.session = session
         self.fallback = fallback

@@ -13,9 +13,9 @@ from openai.types.realtime.conversation_item import ConversationItem
 from openai.types.realtime.response_item_reference import ResponseItemReference
 from pydantic import TypeAdapter, ValidationError
 
+from ovos_realtime.ids import new_id
 from ovos_realtime.protocol.dialect import Dialect, client_event_from_beta, server_event_to_beta
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.protocol.ids import new_id
 from ovos_realtime.protocol.schema import client_event_models, server_event_models
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ovos_realtime.server import rest, rest_audio
 from ovos_realtime.server.auth import bearer_token, key_matches
+from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.server.realtime_ws import realtime_endpoint
-from ovos_realtime.server.state import BridgeState
 
 OPEN_PATHS = {"/health"}
 
@@ -37,7 +37,7 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(state: BridgeState) -> Starlette:
+def create_app(deps: ServerDeps) -> Starlette:
     routes = [
         Route("/health", rest.health),
         Route("/v1/models", rest.list_models),
@@ -51,17 +51,14 @@ def create_app(state: BridgeState) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await state.startup()  # e.g. the OVOS bus connection
+        await deps.assistant.start()  # e.g. the OVOS bus connection
         yield
-        await state.shutdown()
-        await state.brain.aclose()
-        if state.voice is not None:
-            state.voice.shutdown()
+        await deps.assistant.stop()
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ApiKeyMiddleware, api_key=state.settings.server.api_key)],
+        middleware=[Middleware(ApiKeyMiddleware, api_key=deps.settings.server.api_key)],
         lifespan=lifespan,
     )
-    app.state.bridge = state
+    app.state.deps = deps
     return app

@@ -8,13 +8,14 @@ import re
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ovos_realtime.ids import new_id
 from ovos_realtime.protocol.codec import EventCodec, ServerEventInvalid
 from ovos_realtime.protocol.dialect import Dialect
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.protocol.ids import new_id
 from ovos_realtime.server.auth import bearer_token, key_matches, subprotocol_token
-from ovos_realtime.server.state import BridgeState
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.server.deps import ServerDeps
+from ovos_realtime.session.realtime_session import RealtimeSession
+from ovos_realtime.session.settings import SessionDefaults
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ def _peek_event_id(data: str | bytes) -> str | None:
 
 
 async def realtime_endpoint(websocket: WebSocket) -> None:
-    state: BridgeState = websocket.app.state.bridge
-    settings = state.settings.server
+    deps: ServerDeps = websocket.app.state.deps
+    settings = deps.settings.server
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     dialect = detect_dialect(websocket, subprotocols)
     await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
@@ -45,28 +46,28 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     if not key_matches(settings.api_key, offered_key):
         await _refuse(websocket, dialect, "invalid_api_key", "Incorrect or missing API key.", 1008)
         return
-    if len(state.sessions) >= settings.max_sessions:
+    if len(deps.sessions) >= settings.max_sessions:
         await _refuse(websocket, dialect, "session_limit", "Too many sessions; retry later.", 1013)
         return
 
     session_id = new_id("sess")
+    model = websocket.query_params.get("model")
+    log.info("[%s] connected (%s dialect)", session_id, dialect.value)
+    # The persona, its brain and tools, and the extensions' parts (e.g. the OVOS bus).
+    assistant = deps.assistant.open(session_id, model, websocket.query_params)
     connection = _Connection(websocket, EventCodec(dialect), session_id)
     session = RealtimeSession(
         session_id=session_id,
-        brain=state.brain,
-        defaults=state.session_defaults(websocket.query_params.get("model")),
+        assistant=assistant,
+        defaults=SessionDefaults.for_persona(assistant.persona, deps.settings, model),
         emit=connection.emit,
-        voice=state.voice,
     )
-    state.sessions.add(session_id)
-    log.info("[%s] connected (%s dialect)", session_id, dialect.value)
+    deps.sessions.add(session_id)
     try:
-        # Persona brain, OVOS tools and bus observer (ovos_realtime.ovos.integration).
-        state.setup_session(session, websocket.query_params)
         session.open()
         await connection.read_loop(session, settings.max_event_bytes)
     finally:
-        state.sessions.discard(session_id)
+        deps.sessions.discard(session_id)
         await session.close()
         await connection.close()
 

@@ -5,7 +5,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ovos_realtime.server.state import BridgeState
+from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.version import __version__
 
 _STARTED = int(time.time())
@@ -27,49 +27,46 @@ def openai_error(status: int, message: str, code: str, param: str | None = None)
 
 
 async def health(request: Request) -> JSONResponse:
-    state: BridgeState = request.app.state.bridge
+    assistant = (deps := _deps(request)).assistant
+    voice = assistant.voice
     return JSONResponse(
         {
             "status": "ok",
             "version": __version__,
             "engines": {
-                "llm": state.brain.describe(),
-                **(
-                    state.voice.engines.describe()
-                    if state.voice
-                    else {"stt": None, "tts": None, "vad": None}
-                ),
+                "llm": assistant.brains.default.describe(),
+                **(voice.engines.describe() if voice else {"stt": None, "tts": None, "vad": None}),
             },
-            "sessions": len(state.sessions),
+            "sessions": len(deps.sessions),
             # e.g. "ovos": the bus connection state
-            **{name: report() for name, report in state.health_reports.items()},
+            **{extension.name: extension.describe() for extension in assistant.extensions},
         }
     )
+
+
+def _deps(request: Request) -> ServerDeps:
+    return request.app.state.deps
 
 
 def _model_entry(model_id: str) -> dict:
     return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "ovos-realtime"}
 
 
-def _model_ids(state: BridgeState) -> list[str]:
+def _model_ids(deps: ServerDeps) -> list[str]:
     """The session model name (the default persona), then every persona by name."""
-    ids = [state.settings.session.model]
-    if state.personas is not None:
-        ids += [name for name in state.personas.names() if name not in ids]
-    return ids
+    ids = [deps.settings.session.model]
+    return ids + [name for name in deps.assistant.personas.names() if name not in ids]
 
 
 async def list_models(request: Request) -> JSONResponse:
-    state: BridgeState = request.app.state.bridge
     return JSONResponse(
-        {"object": "list", "data": [_model_entry(model) for model in _model_ids(state)]}
+        {"object": "list", "data": [_model_entry(model) for model in _model_ids(_deps(request))]}
     )
 
 
 async def get_model(request: Request) -> JSONResponse:
-    state: BridgeState = request.app.state.bridge
     model_id = request.path_params["model_id"]
-    if model_id not in _model_ids(state):
+    if model_id not in _model_ids(_deps(request)):
         return openai_error(
             404, f"The model '{model_id}' does not exist.", "model_not_found", "model"
         )

@@ -20,11 +20,10 @@ from ovos_realtime.audio.files import (
     StreamEncoder,
     decode_file,
 )
+from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.server.rest import openai_error
-from ovos_realtime.server.state import BridgeState
 from ovos_realtime.voice import captions
 from ovos_realtime.voice.runtime import VoiceRuntime
-from ovos_realtime.voice.speech_out import SpeechOutput
 from ovos_realtime.voice.synthesis import list_voices
 from ovos_realtime.voice.transcription import RATE, Transcription, transcribe_file
 
@@ -37,14 +36,14 @@ TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 
 
 def _voice_runtime(request: Request) -> VoiceRuntime | Response:
-    state: BridgeState = request.app.state.bridge
-    if state.voice is None:
+    deps: ServerDeps = request.app.state.deps
+    if deps.assistant.voice is None:
         return openai_error(
             503,
             "This server runs without speech engines (voice.enabled is false).",
             "audio_unavailable",
         )
-    return state.voice
+    return deps.assistant.voice
 
 
 # ---- speech ----
@@ -106,14 +105,7 @@ async def _speech_chunks(
         if samples.size:
             queue.put_nowait(samples)
 
-    speech = SpeechOutput(
-        runtime.engines.tts,
-        runtime.tts_executor,
-        runtime.resolve_voice(voice),
-        speed,
-        SPEECH_RATE,
-        on_audio,
-    )
+    speech = runtime.speech_output(runtime.resolve_voice(voice), speed, SPEECH_RATE, on_audio)
     speech.feed(text)
     finished = asyncio.create_task(speech.finish())
     finished.add_done_callback(lambda _t: queue.put_nowait(None))

@@ -1,2 +1,3 @@
-"""The session engine: one per connection. Owns the session config, the conversation and the
-responses; speaks GA-shaped event dicts and knows nothing of WebSockets or dialects."""
+"""The Realtime state machine, used by the Realtime doors only: one session per connection owns
+the session config, the conversation, the responses and the turn controller; it speaks GA-shaped
+event dicts and knows nothing of WebSockets, dialects or OVOS."""

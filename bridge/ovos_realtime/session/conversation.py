@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from ovos_realtime.ids import new_id
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.protocol.ids import new_id
 
 
 class Conversation:

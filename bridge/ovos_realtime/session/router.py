@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ovos_realtime.session.engine import RealtimeSession
+    from ovos_realtime.session.realtime_session import RealtimeSession
 
 Handler = Callable[["RealtimeSession", dict[str, Any]], Awaitable[None]]
 

@@ -4,6 +4,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from ovos_realtime.config import Settings
+from ovos_realtime.core.personas import Persona
 from ovos_realtime.protocol.errors import ProtocolError
 
 
@@ -15,6 +17,21 @@ class SessionDefaults:
     speed: float = 1.0
     temperature: float = 0.7
     max_output_tokens: int | str = "inf"
+
+    @classmethod
+    def for_persona(
+        cls, persona: Persona, settings: Settings, model: str | None
+    ) -> "SessionDefaults":
+        """A session's starting config: the persona's choices, else the settings."""
+        llm = persona.llm
+        return cls(
+            model=model or settings.session.model,
+            instructions=persona.instructions or settings.session.instructions,
+            voice=persona.voice or settings.session.voice,
+            speed=persona.speed or 1.0,
+            temperature=llm.get("temperature", settings.llm.temperature),
+            max_output_tokens=llm.get("max_output_tokens", settings.llm.max_output_tokens),
+        )
 
 
 def default_session(session_id: str, defaults: SessionDefaults, voice: bool) -> dict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ovos_realtime.config import VoiceSettings
+from ovos_realtime.voice.contracts import DefersLoading
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,18 @@ class VoiceEngines:
     stt: Any
     tts: Any
     vad_config: dict[str, Any]  # VAD state is per session: sessions make their own instances
+    stt_module: str = "stt"  # the plugin modules loaded (the fallback's, when it took over)
+    tts_module: str = "tts"
+
+    def new_vad(self) -> Any:
+        """A fresh VAD instance for one audio stream."""
+        return create_vad(self.vad_config)
 
     def describe(self) -> dict[str, Any]:
         return {
-            "stt": {"module": getattr(self.stt, "_plugin_id", type(self.stt).__name__)},
+            "stt": {"module": self.stt_module},
             "tts": {
-                "module": getattr(self.tts, "_plugin_id", type(self.tts).__name__),
+                "module": self.tts_module,
                 "sample_rate": tts_sample_rate(self.tts),
             },
             "vad": {"module": self.vad_config.get("module")},
@@ -41,19 +48,19 @@ def tts_sample_rate(tts: Any) -> int:
     return int(rate) if isinstance(rate, int | float) and rate > 0 else 22050
 
 
-def _with_fallback(kind: str, block: dict[str, Any], create: Any) -> Any:
+def _with_fallback(kind: str, block: dict[str, Any], create: Any) -> tuple[Any, str]:
     """Load `block["module"]`; on failure try `fallback_module` (top level or in the plugin's own
-    block, both mycroft.conf habits)."""
+    block, both mycroft.conf habits). Returns the engine and the module that loaded."""
     module = block["module"]
     fallback = block.get("fallback_module") or (block.get(module) or {}).get("fallback_module")
     try:
-        return create(block)
+        return create(block), module
     except Exception as exc:
         if not fallback or fallback == module:
             raise EngineLoadError(f"voice.{kind}: could not load '{module}': {exc}") from exc
         log.warning("%s plugin %s failed (%s); loading fallback %s", kind, module, exc, fallback)
         try:
-            return create({**block, "module": fallback})
+            return create({**block, "module": fallback}), fallback
         except Exception as fallback_exc:
             raise EngineLoadError(
                 f"voice.{kind}: could not load '{module}' ({exc}) nor its fallback "
@@ -64,9 +71,7 @@ def _with_fallback(kind: str, block: dict[str, Any], create: Any) -> Any:
 def _create_stt(block: dict[str, Any]) -> Any:
     from ovos_plugin_manager.stt import OVOSSTTFactory
 
-    engine = OVOSSTTFactory.create(copy.deepcopy(block))
-    engine._plugin_id = block["module"]
-    return engine
+    return OVOSSTTFactory.create(copy.deepcopy(block))
 
 
 def _create_tts(block: dict[str, Any]) -> Any:
@@ -75,9 +80,8 @@ def _create_tts(block: dict[str, Any]) -> Any:
     engine = OVOSTTSFactory.create(copy.deepcopy(block))
     # Some plugins (ours) defer a missing model/voice to first use, as ovos-audio expects;
     # the bridge wants to know now, so that the fallback can take over at start.
-    ensure_ready = getattr(engine, "ensure_ready", None)
-    if callable(ensure_ready):
-        ensure_ready()
+    if isinstance(engine, DefersLoading):
+        engine.ensure_ready()
     return engine
 
 
@@ -89,18 +93,13 @@ def create_vad(vad_config: dict[str, Any]) -> Any:
 
 
 def load_engines(settings: VoiceSettings) -> VoiceEngines:
-    stt = _with_fallback("stt", settings.stt, _create_stt)
-    tts = _with_fallback("tts", settings.tts, _create_tts)
+    stt, stt_module = _with_fallback("stt", settings.stt, _create_stt)
+    tts, tts_module = _with_fallback("tts", settings.tts, _create_tts)
 
     def vad_works(block: dict[str, Any]) -> dict[str, Any]:
         create_vad(block)
         return block
 
-    vad_config = _with_fallback("vad", settings.vad, vad_works)
-    log.info(
-        "speech engines: stt=%s tts=%s vad=%s",
-        settings.stt["module"],
-        settings.tts["module"],
-        vad_config["module"],
-    )
-    return VoiceEngines(stt=stt, tts=tts, vad_config=vad_config)
+    vad_config, vad_module = _with_fallback("vad", settings.vad, vad_works)
+    log.info("speech engines: stt=%s tts=%s vad=%s", stt_module, tts_module, vad_module)
+    return VoiceEngines(stt, tts, vad_config, stt_module, tts_module)

@@ -1,14 +1,11 @@
 """What every session's voice loop shares: the loaded engines and their bounded executors."""
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
-
+from ovos_realtime.voice.contracts import VoiceListing
 from ovos_realtime.voice.engines import VoiceEngines
-from ovos_realtime.voice.speech_out import SpeechOutput
+from ovos_realtime.voice.speech_out import OnAudio, SpeechOutput
 
 
 @dataclass
@@ -28,28 +25,22 @@ class VoiceRuntime:
 
     @property
     def stt_model(self) -> str:
-        return getattr(self.engines.stt, "_plugin_id", "stt")
+        return self.engines.stt_module
 
     def resolve_voice(self, voice: str | None) -> str | None:
         """The engine's voice of that name, or None (its default) for names it lacks, such as
         OpenAI's "alloy": clients send those by habit and expect speech, not an error."""
         if not voice or voice == "default":
             return None
-        voices = getattr(self.engines.tts, "voices", None)
-        known = voices() if callable(voices) else []
+        tts = self.engines.tts
+        known = tts.voices() if isinstance(tts, VoiceListing) else []
         return voice if voice in known else None
 
-    def speech_factory(
-        self, settings: Any, rate: int, on_audio: Callable[[str, np.ndarray], None]
+    def speech_output(
+        self, voice: str | None, speed: float | None, rate: int, on_audio: OnAudio
     ) -> SpeechOutput:
-        return SpeechOutput(
-            self.engines.tts,
-            self.tts_executor,
-            self.resolve_voice(settings.voice),
-            settings.speed,
-            rate,
-            on_audio,
-        )
+        """Spoken output in `voice` (already resolved) at `rate` Hz."""
+        return SpeechOutput(self.engines.tts, self.tts_executor, voice, speed, rate, on_audio)
 
     def shutdown(self) -> None:
         self.stt_executor.shutdown(wait=False, cancel_futures=True)

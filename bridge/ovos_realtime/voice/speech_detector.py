@@ -4,7 +4,7 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime.voice.engines import create_vad
+from ovos_realtime.voice.contracts import FrameVAD
 
 RATE = 16000
 
@@ -15,10 +15,8 @@ class SpeechDetector:
     Uses the plugin's frame API (`new_frame_vad(rate).probabilities(pcm)`) when it has one;
     otherwise `is_silence()` on 30 ms frames, as 0.0 or 1.0."""
 
-    def __init__(self, vad_config: dict[str, Any]) -> None:
-        vad = create_vad(vad_config)
-        new_frame_vad = getattr(vad, "new_frame_vad", None)
-        self._frames = new_frame_vad(RATE) if callable(new_frame_vad) else None
+    def __init__(self, vad: Any) -> None:
+        self._frames = vad.new_frame_vad(RATE) if isinstance(vad, FrameVAD) else None
         self._vad = vad
         self.frame_ms = 32 if self._frames is not None else 30
         self._pending = b""

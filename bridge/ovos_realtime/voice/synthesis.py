@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ovos_realtime.voice.contracts import Chunker, ClauseTTS, VoiceListing
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -29,17 +31,15 @@ class SimpleChunker:
         return [rest] if rest else []
 
 
-def new_chunker(tts: Any) -> Any:
+def new_chunker(tts: Any) -> Chunker:
     """The plugin's clause chunker (short first clause, then sentences) when it has one."""
-    chunker = getattr(tts, "chunker", None)
-    return chunker() if callable(chunker) else SimpleChunker()
+    return tts.chunker() if isinstance(tts, ClauseTTS) else SimpleChunker()
 
 
 def synthesize(tts: Any, text: str, voice: str | None, speed: float | None) -> Iterator[np.ndarray]:
     """int16 chunks at `tts_sample_rate(tts)`. Blocking: run it in an executor."""
-    synth_stream = getattr(tts, "synth_stream", None)
-    if callable(synth_stream):
-        yield from synth_stream(text, voice=voice, speed=speed)
+    if isinstance(tts, ClauseTTS):
+        yield from tts.synth_stream(text, voice=voice, speed=speed)
         return
     fd, path = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
@@ -53,8 +53,7 @@ def synthesize(tts: Any, text: str, voice: str | None, speed: float | None) -> I
 
 def list_voices(tts: Any, language: str | None = None) -> list[dict[str, Any]]:
     """Voices as `{id, name, language}`, from the plugin's own listing when it has one."""
-    voices = getattr(tts, "voices", None)
-    names = voices() if callable(voices) else []
+    names = tts.voices() if isinstance(tts, VoiceListing) else []
     default = getattr(tts, "voice", None) or (tts.config or {}).get("voice")
     if not names and default:
         names = [default]

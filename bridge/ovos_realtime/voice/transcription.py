@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ovos_realtime.voice.contracts import DetailedSTT, PeekableSTTStream, StreamingSTT
+
 log = logging.getLogger(__name__)
 
 RATE = 16000
@@ -25,9 +27,8 @@ class Transcription:
     ) -> None:
         self.stt = stt
         self.language = language
-        new_stream = getattr(stt, "new_stream", None)
-        if callable(new_stream):
-            self._stream = new_stream(
+        if isinstance(stt, StreamingSTT):
+            self._stream = stt.new_stream(
                 language=language, sample_rate=RATE, prompt=prompt, on_partial=on_partial
             )
             self._audio: list[np.ndarray] | None = None
@@ -44,11 +45,11 @@ class Transcription:
     @property
     def can_peek(self) -> bool:
         """A stream that cannot be asked for its text without ending it cannot be peeked."""
-        return self._stream is None or callable(getattr(self._stream, "peek", None))
+        return self._stream is None or isinstance(self._stream, PeekableSTTStream)
 
     def peek(self) -> str:
         """The final text if the utterance ended now; feeding may go on after it (blocking)."""
-        if self._stream is not None:
+        if isinstance(self._stream, PeekableSTTStream):
             return (self._stream.peek() or "").strip()
         return self._batch()
 
@@ -64,9 +65,8 @@ class Transcription:
         return (self.stt.execute(AudioData(audio.tobytes(), RATE, 2), self.language) or "").strip()
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if callable(close):
-            close()
+        if self._stream is not None:
+            self._stream.close()
 
 
 def transcribe_file(
@@ -77,9 +77,8 @@ def transcribe_file(
     word_timestamps: bool,
 ) -> dict[str, Any]:
     """Whole-file transcription with segments (and words when asked), for the REST endpoint."""
-    detailed = getattr(stt, "transcribe_detailed", None)
-    if callable(detailed):
-        return detailed(
+    if isinstance(stt, DetailedSTT):
+        return stt.transcribe_detailed(
             samples.astype(np.int16),
             sample_rate=RATE,
             language=language,

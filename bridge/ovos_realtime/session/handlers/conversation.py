@@ -2,10 +2,10 @@
 
 from typing import Any
 
+from ovos_realtime.ids import new_id
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.protocol.ids import new_id
 from ovos_realtime.session.conversation import public_item
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.router import EventRouter
 
 router = EventRouter()

@@ -3,22 +3,22 @@
 from typing import Any
 
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.router import EventRouter
-from ovos_realtime.voice.input_audio import InputAudio
+from ovos_realtime.session.turn_controller import TurnController
 
 router = EventRouter()
 
 
-def _input(session: RealtimeSession, event: dict[str, Any]) -> InputAudio:
-    if session.input_audio is None:
+def _input(session: RealtimeSession, event: dict[str, Any]) -> TurnController:
+    if session.turns is None:
         raise ProtocolError(
             f"'{event['type']}' needs audio engines, and this server runs without them "
             "(text only). Enable voice in the configuration to use audio.",
             code="audio_unavailable",
             param="type",
         )
-    return session.input_audio
+    return session.turns
 
 
 @router.on("input_audio_buffer.append")

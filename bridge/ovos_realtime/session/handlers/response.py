@@ -3,7 +3,7 @@
 from typing import Any
 
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.router import EventRouter
 
 router = EventRouter()

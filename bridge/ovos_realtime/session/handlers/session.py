@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ovos_realtime.session.engine import RealtimeSession
+from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.router import EventRouter
 from ovos_realtime.session.settings import merge_session_update
 

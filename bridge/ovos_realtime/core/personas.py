@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ovos_realtime.brain.base import LLMBackend
+from ovos_realtime.brain.base import Brain
 from ovos_realtime.config import ConfigError, LLMSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -209,10 +209,6 @@ class PersonaRegistry:
                 return persona
         return None
 
-    def pick(self, model: str | None) -> Persona:
-        """The persona for `?model=`: a persona's name, else the default one."""
-        return self.get(model) or self.personas[self.default]
-
     def resolve(self, model: str | None, session_id: str = "-") -> Persona:
         """The persona for `?model=`; unknown names (e.g. gpt-realtime) get the default."""
         persona = self.get(model)
@@ -231,12 +227,12 @@ class PersonaRegistry:
 class PersonaBrains:
     """The LLM of each persona: the bridge's own, or one made from the persona's overrides."""
 
-    def __init__(self, default: LLMBackend, base: LLMSettings) -> None:
+    def __init__(self, default: Brain, base: LLMSettings) -> None:
         self.default = default
         self.base = base
-        self._own: dict[str, LLMBackend] = {}
+        self._own: dict[str, Brain] = {}
 
-    def for_persona(self, persona: Persona) -> LLMBackend:
+    def for_persona(self, persona: Persona) -> Brain:
         if not any(key in persona.llm for key in _BACKEND_KEYS):
             return self.default
         if persona.name not in self._own:
@@ -247,5 +243,5 @@ class PersonaBrains:
         return self._own[persona.name]
 
     async def aclose(self) -> None:
-        for backend in self._own.values():
+        for backend in [*self._own.values(), self.default]:
             await backend.aclose()

@@ -1,43 +1,28 @@
-"""RealtimeSession: the state of one connection and the dispatch of its client events."""
+"""RealtimeSession: the state of one Realtime connection and the dispatch of its client events.
+
+It knows nothing of the wire (a door hands it decoded, GA-shaped events and an `emit` for its
+server events) and nothing of OVOS (its assistant session comes ready-made from the core, with
+the persona's brain, tools and observers).
+"""
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ovos_realtime.brain.base import BrainRequest, LLMBackend, ToolSpec
+from ovos_realtime.audio.formats import WireFormat
+from ovos_realtime.brain.base import BrainRequest, ToolSpec
 from ovos_realtime.brain.history import chat_messages
-from ovos_realtime.brain.tools import ServerToolSource, visible_server_tools
+from ovos_realtime.brain.tools import visible_server_tools
+from ovos_realtime.core.assistant import AssistantSession, Speak
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.response import ResponseRun
-from ovos_realtime.session.settings import (
-    SessionDefaults,
-    default_session,
-    resolve_response,
-)
-from ovos_realtime.voice.input_audio import InputAudio
-
-if TYPE_CHECKING:
-    from ovos_realtime.voice.runtime import VoiceRuntime
+from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
+from ovos_realtime.session.turn_controller import TurnController
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
-
-
-class SessionObserver:
-    """Hooks for adapters at the edges (e.g. the OVOS bus) to follow a session. Override what
-    you need; hooks run on the event loop and must not block."""
-
-    def response_started(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
-
-    def response_finished(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
-
-    def audio_started(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
-
-    def audio_finished(self, session: "RealtimeSession", run: ResponseRun) -> None: ...
-
-    def session_closed(self, session: "RealtimeSession") -> None: ...
 
 
 class RealtimeSession:
@@ -49,24 +34,21 @@ class RealtimeSession:
         self,
         *,
         session_id: str,
-        brain: LLMBackend,
+        assistant: AssistantSession,
         defaults: SessionDefaults,
         emit: Emit,
-        server_tools: ServerToolSource | None = None,
-        voice: "VoiceRuntime | None" = None,
     ) -> None:
         self.id = session_id
-        self.brain = brain
+        self.assistant = assistant
         self.emit = emit
-        self.voice = voice
-        self.server_tools = server_tools
-        self.observers: list[SessionObserver] = []
+        voice = assistant.voice
         self.config = default_session(session_id, defaults, voice=voice is not None)
         if voice is not None:
             self.config["audio"]["input"]["transcription"] = {"model": voice.stt_model}
         self.conversation = Conversation()
         self.responses: dict[str, ResponseRun] = {}
-        self.input_audio = InputAudio(self, voice) if voice is not None else None
+        self.turns = TurnController(self, voice) if voice is not None else None
+        assistant.bind(self)
 
     def public_config(self) -> dict[str, Any]:
         return dict(self.config)
@@ -89,19 +71,12 @@ class RealtimeSession:
         await handler(self, event)
 
     async def close(self) -> None:
-        if self.input_audio is not None:
-            self.input_audio.close()
+        if self.turns is not None:
+            self.turns.close()
         for run in list(self.responses.values()):
             await run.cancel("client_cancelled")
-        self.notify("session_closed")
+        self.assistant.close()
         log.info("[%s] session closed", self.id)
-
-    def notify(self, hook: str, *args: Any) -> None:
-        for observer in self.observers:
-            try:
-                getattr(observer, hook)(self, *args)
-            except Exception:  # an adapter's bug must not break the session
-                log.exception("[%s] observer %s.%s failed", self.id, type(observer).__name__, hook)
 
     # ---- conversation ----
 
@@ -142,7 +117,7 @@ class RealtimeSession:
     ) -> ResponseRun:
         """Start a response. A speculative one (see ResponseRun) answers the conversation plus
         `pending_items` (the user turn not committed yet) and stays invisible until adopted."""
-        offered = await self.server_tools() if self.server_tools is not None else []
+        offered = await self.assistant.server_tools()
         settings = resolve_response(
             self.config, params, frozenset(tool.spec.name for tool in offered)
         )
@@ -169,17 +144,22 @@ class RealtimeSession:
             max_output_tokens=settings.max_output_tokens,
             temperature=settings.temperature,
         )
+        speaks = settings.output_modalities == ["audio"] and self.assistant.voice is not None
         run = ResponseRun(
             settings=settings,
             request=request,
-            brain=self.brain,
+            assistant=self.assistant,
             emit=self.emit,
             conversation=self.conversation if settings.in_conversation else None,
             session_id=self.id,
             server_tools=server_tools,
-            speech=self.voice.speech_factory if self.voice is not None else None,
+            speak=Speak(
+                settings.voice, settings.speed, WireFormat.from_session(settings.output_format).rate
+            )
+            if speaks
+            else None,
             speculative=speculative,
-            notify=self.notify,
+            notify=self.assistant.notify,
         )
         run.start()
         if not speculative:
@@ -201,11 +181,11 @@ class RealtimeSession:
             self._response_ended(run)
         else:
             run.task.add_done_callback(lambda _task: self._response_ended(run))
-        self.notify("response_started", run)
+        self.assistant.notify("answer_started", run.id)
 
     def _response_ended(self, run: ResponseRun) -> None:
         self.responses.pop(run.id, None)
-        self.notify("response_finished", run)
+        self.assistant.notify("answer_finished", run.id)
 
     def active_response(self, in_conversation: bool | None = None) -> ResponseRun | None:
         for run in self.responses.values():
@@ -220,3 +200,11 @@ class RealtimeSession:
         if run is None:
             return False
         return await run.cancel(reason)
+
+    # ---- DoorControl (for the core's adapters, e.g. an OVOS stop) ----
+
+    def has_active_answer(self) -> bool:
+        return self.active_response() is not None
+
+    async def cancel_active_answer(self) -> bool:
+        return await self.cancel_response(None, reason="client_cancelled")

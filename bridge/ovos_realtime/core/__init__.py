@@ -1,0 +1,1 @@
+"""The assistant core: personas, their brains and tools, answers as cancellable streams."""

@@ -1,0 +1,258 @@
+"""The listening half of the voice loop, for one audio stream, knowing nothing of any protocol:
+wire audio → 16 kHz → VAD → turn events → streaming transcript.
+
+`feed()` yields the turn events of each chunk (`voice.turns.TurnEvent`: started, paused,
+resumed, stopped, idle) after acting on them itself: a started turn gets a fresh transcriber
+with the audio just before it (prefix padding); audio held back while a pause was being
+transcribed goes to the transcriber when speech resumes. At a pause, `peek()` gives the final
+text so far without ending the stream; `finish()` ends the turn with its final text (reusing
+the pause's text when nothing was said since). Stable partial texts arrive through
+`on_partial(turn, text, delta)` on the event loop.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+
+from ovos_realtime.audio.formats import WireDecoder, WireFormat
+from ovos_realtime.audio.resample import StreamResampler
+from ovos_realtime.voice.runtime import VoiceRuntime
+from ovos_realtime.voice.speech_detector import SpeechDetector
+from ovos_realtime.voice.transcription import Transcription
+from ovos_realtime.voice.turns import TurnDetector, TurnEvent
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+# (turn number, whole stable text so far, what it adds to the previous partial)
+OnPartial = Callable[[int, str, str], None]
+
+
+class TurnTooLong(Exception):
+    """The turn would hold more than `VoiceRuntime.max_turn_s` of audio."""
+
+
+class VoicePipeline:
+    def __init__(
+        self, runtime: VoiceRuntime, name: str = "-", on_partial: OnPartial | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.name = name  # for logs: the session it serves
+        self.on_partial = on_partial
+        self.detector = SpeechDetector(runtime.engines.new_vad())
+        self.turns: TurnDetector | None = None  # None: manual turns (the caller commits)
+        self.language: str | None = None
+        self.turn = 0  # numbers the turns, so that a late partial finds its own
+        self._wire: WireFormat | None = None
+        self._decoder: WireDecoder | None = None
+        self._resample: StreamResampler | None = None
+        self._turn_config: Any = object()
+        self._turn_samples = 0
+        self._preroll: deque[np.ndarray] = deque()
+        self._stt: Transcription | None = None
+        self._held: list[np.ndarray] | None = None  # audio after a pause's peek, kept from the STT
+        self._peek: asyncio.Future[str] | None = None
+        self._partial = ""
+
+    # ---- configuration ----
+
+    def configure(
+        self,
+        audio_format: dict[str, Any] | None,
+        turn_detection: dict[str, Any] | None,
+        language: str | None = None,
+    ) -> None:
+        """The input format, turn detection and language now in force (cheap when nothing
+        changed; a new language applies from the next turn)."""
+        self.language = language
+        wire = WireFormat.from_session(audio_format)
+        if wire != self._wire:
+            self._wire = wire
+            self._decoder = WireDecoder(wire)
+            self._resample = StreamResampler(wire.rate, RATE)
+        if turn_detection != self._turn_config:
+            self._turn_config = turn_detection
+            now = self.turns.now_ms if self.turns else 0
+            self.turns = (
+                TurnDetector(self.detector.frame_ms, turn_detection) if turn_detection else None
+            )
+            if self.turns:
+                self.turns.now_ms = now
+
+    # ---- state ----
+
+    @property
+    def speaking(self) -> bool:
+        return self.turns is not None and self.turns.speaking
+
+    @property
+    def turn_s(self) -> float:
+        """Seconds of audio in the current turn."""
+        return self._turn_samples / RATE
+
+    @property
+    def buffered_ms(self) -> int:
+        """Audio waiting for a commit (between turns in VAD mode: none)."""
+        if self.turns is not None and not self.turns.speaking:
+            return 0
+        return self._turn_samples * 1000 // RATE
+
+    @property
+    def can_peek(self) -> bool:
+        return self._stt is not None and self._stt.can_peek
+
+    # ---- audio in ----
+
+    async def feed(self, data: bytes) -> AsyncIterator[TurnEvent]:
+        """Take one chunk of wire audio; yield the turn events it causes, each after the
+        pipeline has acted on it (so the caller may finish a stopped turn before a new one
+        starts in the same chunk)."""
+        assert self._decoder is not None and self._resample is not None, "configure() first"
+        samples = self._resample(self._decoder.decode(data))
+        if self._turn_samples + samples.size > self.runtime.max_turn_s * RATE:
+            raise TurnTooLong(f"a turn holds at most {self.runtime.max_turn_s:g} s of audio")
+        if self.turns is None:  # manual turns: everything is the turn
+            self._feed_turn(samples)
+            return
+        if self.turns.speaking:
+            self._feed_turn(samples)
+        else:
+            self._keep_preroll(samples)
+        for event in self.turns.feed(self.detector.probabilities(samples)):
+            if event.kind == "started":
+                self._start_turn()
+            elif event.kind == "resumed":
+                self._resume()
+            yield event
+        stop = self.turns.check_window()
+        if stop is not None:
+            yield stop
+
+    def end_speech(self) -> None:
+        """The caller ends the turn itself (a manual commit)."""
+        if self.turns is not None:
+            self.turns.speaking = False
+
+    def clear(self) -> None:
+        """Drop the turn and everything buffered, down to the resampler's tail."""
+        self.end_turn()
+        self._preroll.clear()
+        self.detector.reset()
+        self.end_speech()
+        self._wire = None  # the next configure() makes a fresh decoder and resampler
+
+    def mark_activity(self) -> None:
+        """An answer or a commit counts as activity for the idle timeout."""
+        if self.turns is not None:
+            self.turns.mark_activity()
+
+    # ---- transcript ----
+
+    async def peek(self) -> str:
+        """The final text if the turn ended now (at a pause). Audio that comes after it is held
+        from the transcriber until speech resumes, so the text stays the turn's final one."""
+        if self._peek is None:
+            self._held = []
+            if self.turns is not None:
+                self.turns.expect_transcript()
+            self._peek = asyncio.ensure_future(self._transcribe(self._transcriber().peek))
+            self._peek.add_done_callback(self._peeked)
+        return await asyncio.shield(self._peek)
+
+    def _peeked(self, future: asyncio.Future[str]) -> None:
+        if future is self._peek and not future.cancelled() and future.exception() is None:
+            if self.turns is not None:
+                self.turns.use_transcript(future.result(), final=True)
+
+    async def finish(self) -> str:
+        """The turn's final text; the turn ends (even when the transcriber fails)."""
+        try:
+            if self._peek is not None:
+                return await asyncio.shield(self._peek)
+            return await self._transcribe(self._transcriber().finish)
+        finally:
+            self.end_turn()
+            self.mark_activity()
+
+    def end_turn(self) -> None:
+        if self._stt is not None:
+            self._stt.close()
+        self._stt = None
+        self._peek = None
+        self._held = None
+        self._turn_samples = 0
+        self._partial = ""
+        self.turn += 1
+
+    async def _transcribe(self, how: Callable[[], str]) -> str:
+        """The transcript so far, by `how` (the stream's peek or finish) in the STT executor."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        text = await loop.run_in_executor(self.runtime.stt_executor, how)
+        log.debug(
+            "[%s] transcript of %.1f s audio in %.0f ms",
+            self.name,
+            self._turn_samples / RATE,
+            (loop.time() - started) * 1000,
+        )
+        return text
+
+    # ---- inside ----
+
+    def _start_turn(self) -> None:
+        self.end_turn()
+        for chunk in self._preroll:
+            self._feed_turn(chunk)
+        self._preroll.clear()
+
+    def _resume(self) -> None:
+        """Speech came back after a pause: the pause's text is no longer the final one."""
+        if self._peek is None:
+            return
+        self._peek = None
+        if self.turns is not None:
+            self.turns.awaiting_transcript = False
+        held, self._held = self._held or [], None
+        for chunk in held:
+            self._transcriber().feed(chunk)
+
+    def _feed_turn(self, samples: np.ndarray) -> None:
+        self._turn_samples += samples.size
+        if self._held is not None:  # a pause is being transcribed: hold it back
+            self._held.append(samples)
+        else:
+            self._transcriber().feed(samples)
+
+    def _keep_preroll(self, samples: np.ndarray) -> None:
+        self._preroll.append(samples)
+        keep = RATE * int((self._turn_config or {}).get("prefix_padding_ms") or 300) // 1000
+        keep += RATE // 10  # the detector needs a couple of frames to be sure
+        while sum(c.size for c in self._preroll) - self._preroll[0].size > keep:
+            self._preroll.popleft()
+
+    def _transcriber(self) -> Transcription:
+        if self._stt is None:
+            loop = asyncio.get_running_loop()
+            turn = self.turn
+
+            def on_partial(text: str) -> None:  # the STT worker thread
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._on_partial, turn, text)
+
+            self._stt = Transcription(self.runtime.engines.stt, self.language, on_partial)
+        return self._stt
+
+    def _on_partial(self, turn: int, text: str) -> None:
+        if turn != self.turn:
+            return  # a late partial of an earlier turn
+        if self.turns is not None:
+            self.turns.use_transcript(text)
+        if not text.startswith(self._partial) or text == self._partial:
+            return  # only extensions of what was already given
+        delta, self._partial = text[len(self._partial) :], text
+        if self.on_partial is not None:
+            self.on_partial(turn, text, delta)

@@ -1,0 +1,263 @@
+"""The Realtime turn controller on a fake VAD and a fake STT: commit, speculation and adoption,
+a resumed turn, manual commits, partials. No models: these run in milliseconds.
+
+The fake VAD calls a frame speech when its samples are loud; the fake STT names each run of
+loud audio it was fed with one word (alpha, beta, …), so a transcript tells what it heard."""
+
+import asyncio
+import base64
+import threading
+
+import numpy as np
+import pytest
+from ovos_realtime.core.assistant import AssistantSession
+from ovos_realtime.core.personas import Persona
+from ovos_realtime.session.realtime_session import RealtimeSession
+from ovos_realtime.session.settings import SessionDefaults
+from ovos_realtime.voice.engines import VoiceEngines
+from ovos_realtime.voice.runtime import VoiceRuntime
+
+from tests.realtime_helpers import Recorder, text_of, types
+from tests.scripted_llm import ScriptedLLM
+
+RATE = 24000  # the session's default input format: PCM16 at 24 kHz
+WORDS = ["alpha", "beta", "gamma", "delta"]
+
+
+class FakeFrameVAD:
+    """32 ms frames at 16 kHz, loud or not."""
+
+    def __init__(self) -> None:
+        self.pending = np.zeros(0, np.int16)
+
+    def probabilities(self, pcm16: bytes) -> list[float]:
+        samples = np.concatenate([self.pending, np.frombuffer(pcm16, "<i2")])
+        whole = samples.size - samples.size % 512
+        self.pending = samples[whole:]
+        frames = samples[:whole].reshape(-1, 512)
+        return [1.0 if np.abs(frame).mean() > 1000 else 0.0 for frame in frames]
+
+    def reset(self) -> None:
+        self.pending = np.zeros(0, np.int16)
+
+
+class FakeVAD:
+    def new_frame_vad(self, sample_rate: int | None = None) -> FakeFrameVAD:
+        return FakeFrameVAD()
+
+
+class FakeStream:
+    """Words for the loud runs fed so far; a partial after each new word."""
+
+    def __init__(self, on_partial, fail: bool) -> None:
+        self.on_partial = on_partial
+        self.fail = fail
+        self.loud_before = False
+        self.words = 0
+        self.lock = threading.Lock()
+
+    def feed(self, pcm16: bytes) -> None:
+        samples = np.frombuffer(pcm16, "<i2")
+        loud = samples.size > 0 and np.abs(samples).mean() > 1000
+        with self.lock:
+            if loud and not self.loud_before:
+                self.words += 1
+                if self.on_partial:
+                    self.on_partial(self._text())
+            self.loud_before = loud
+
+    def _text(self) -> str:
+        return " ".join(WORDS[: self.words])
+
+    def peek(self) -> str:
+        if self.fail:
+            raise RuntimeError("stt broke")
+        with self.lock:
+            return self._text()
+
+    def finish(self) -> str:
+        return self.peek()
+
+    def close(self) -> None: ...
+
+
+class FakeSTT:
+    def __init__(self) -> None:
+        self.fail = False
+        self.streams: list[FakeStream] = []
+
+    def new_stream(self, sample_rate=None, language=None, prompt=None, on_partial=None):
+        self.streams.append(FakeStream(on_partial, self.fail))
+        return self.streams[-1]
+
+
+class FakeEngines(VoiceEngines):
+    def new_vad(self) -> FakeVAD:
+        return FakeVAD()
+
+
+def speech(seconds: float) -> np.ndarray:
+    return np.full(int(seconds * RATE), 4000, np.int16)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), np.int16)
+
+
+@pytest.fixture
+def stt() -> FakeSTT:
+    return FakeSTT()
+
+
+@pytest.fixture
+async def session(stt):
+    recorder = Recorder()
+    runtime = VoiceRuntime(FakeEngines(stt=stt, tts=None, vad_config={}))
+    assistant = AssistantSession("sess_t", Persona("t"), ScriptedLLM(), voice=runtime)
+    session = RealtimeSession(
+        session_id="sess_t",
+        assistant=assistant,
+        defaults=SessionDefaults(model="m", instructions=""),
+        emit=recorder,
+    )
+    session.recorder = recorder
+    await session.handle({"type": "session.update", "session": {"output_modalities": ["text"]}})
+    yield session
+    await session.close()
+    runtime.shutdown()
+
+
+async def send(session: RealtimeSession, *pieces: np.ndarray, chunk_ms: int = 40) -> None:
+    audio = np.concatenate(pieces)
+    step = RATE * chunk_ms // 1000
+    for offset in range(0, audio.size, step):
+        data = audio[offset : offset + step].tobytes()
+        await session.handle(
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(data).decode()}
+        )
+        await asyncio.sleep(0)  # chunks arrive one by one: callbacks run in between
+
+
+async def test_a_turn_is_committed_transcribed_and_answered(session):
+    rec = session.recorder
+    await send(session, silence(0.3), speech(1.0), silence(1.0))
+    await rec.until("response.done")
+    kinds = types(rec.events)
+    turn = [k for k in kinds if k.startswith(("input_audio_buffer", "conversation.item"))]
+    assert turn[:4] == [
+        "input_audio_buffer.speech_started",
+        "conversation.item.input_audio_transcription.delta",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+    ]
+    started, delta, stopped, committed = (
+        next(e for e in rec.events if e["type"] == kind) for kind in turn[:4]
+    )
+    assert started["item_id"] == delta["item_id"] == stopped["item_id"] == committed["item_id"]
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == "alpha"
+    # The response (started speculatively during the silence) shows only after the commit.
+    assert kinds.index("response.created") > kinds.index("input_audio_buffer.committed")
+    assert kinds.count("response.created") == 1
+    assert text_of(rec.events) == "Hello! You said: alpha"
+    assert [item["role"] for item in session.conversation.items()] == ["user", "assistant"]
+
+
+async def test_speech_that_resumes_in_the_window_is_one_turn_and_one_answer(session):
+    rec = session.recorder
+    # 300 ms of quiet: a pause (the speculation starts), not the end of the turn (500 ms).
+    await send(session, speech(0.8), silence(0.3))
+    await asyncio.sleep(0.1)  # let the speculative response run as far as it can
+    assert "response.created" not in types(rec.events)  # held back
+    await send(session, speech(0.8), silence(1.0))
+    await rec.until("response.done")
+    kinds = types(rec.events)
+    assert kinds.count("input_audio_buffer.speech_started") == 1
+    assert kinds.count("response.created") == 1
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == "alpha beta"
+    assert text_of(rec.events) == "Hello! You said: alpha beta"
+
+
+async def test_two_turns_get_two_items_and_two_answers(session):
+    rec = session.recorder
+    await send(session, speech(0.6), silence(1.0))
+    await rec.until("response.done")
+    await send(session, speech(0.6), silence(1.0))
+    await rec.until("response.done", count=2)
+    users = [item for item in session.conversation.items() if item["role"] == "user"]
+    assert [u["content"][0]["transcript"] for u in users] == ["alpha", "alpha"]
+    assert len({u["id"] for u in users}) == 2
+
+
+async def test_no_response_when_create_response_is_off(session):
+    rec = session.recorder
+    await session.handle(
+        {
+            "type": "session.update",
+            "session": {
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "create_response": False}}
+                }
+            },
+        }
+    )
+    await send(session, speech(0.6), silence(1.0))
+    await rec.until("conversation.item.done")
+    await asyncio.sleep(0.2)
+    assert "response.created" not in types(rec.events)
+
+
+async def test_a_failing_transcriber_fails_the_transcription_not_the_session(session, stt):
+    stt.fail = True
+    rec = session.recorder
+    await send(session, speech(0.6), silence(1.0))
+    await rec.until("conversation.item.input_audio_transcription.failed")
+    assert "response.created" not in types(rec.events)  # nothing heard, nothing answered
+    stt.fail = False
+    await send(session, speech(0.6), silence(1.0))
+    await rec.until("response.done")
+
+
+async def test_manual_turns_commit_what_was_sent(session):
+    rec = session.recorder
+    await session.handle(
+        {"type": "session.update", "session": {"audio": {"input": {"turn_detection": None}}}}
+    )
+    await send(session, silence(0.02))
+    with pytest.raises(Exception, match="buffer too small"):
+        await session.handle({"type": "input_audio_buffer.commit"})
+    await send(session, speech(0.5), silence(0.2))
+    await session.handle({"type": "input_audio_buffer.commit"})
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == "alpha"
+    assert "response.created" not in types(rec.events)  # a manual commit asks for no answer
+
+
+async def test_clear_drops_the_turn(session):
+    rec = session.recorder
+    await send(session, speech(0.6))
+    await session.handle({"type": "input_audio_buffer.clear"})
+    assert types(rec.events)[-1] == "input_audio_buffer.cleared"
+    await send(session, silence(1.0))
+    assert "input_audio_buffer.committed" not in types(rec.events)
+
+
+async def test_speech_interrupts_the_answer(session):
+    rec = session.recorder
+    await session.handle(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "tell me a long story"}],
+            },
+        }
+    )
+    await session.handle({"type": "response.create"})
+    await rec.until("response.output_text.delta")
+    await send(session, speech(0.3))
+    await rec.until("response.done")
+    done = next(e for e in rec.events if e["type"] == "response.done")
+    assert done["response"]["status_details"]["reason"] == "turn_detected"
