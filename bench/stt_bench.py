@@ -18,7 +18,10 @@ from pathlib import Path
 from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
+
+from tests.corpus import SPEECH_DIR as CORPUS  # the speech corpus in tests/data/speech
+
 RATE = 16000
 CHUNK = 3200  # 100 ms
 

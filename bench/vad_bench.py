@@ -18,7 +18,10 @@ import numpy as np
 from ovos_vad_plugin_dual import DualVADConfig, FrameVAD
 from ovos_vad_plugin_dual.resample import resample
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
+
+from tests.corpus import SPEECH_DIR as CORPUS  # the speech corpus in tests/data/speech
+
 RATE = 16000
 
 

@@ -18,18 +18,18 @@ import json
 import statistics
 import sys
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
 from _bridge import running_bridge
 from openai import AsyncOpenAI
 
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
+from tests.corpus import load_clip
+
 CLIPS = [
     "cmuarctic_aew_arctic_a0003.wav",
     "vctk_p301_102.wav",
@@ -58,10 +58,8 @@ def summary(values: list[float]) -> dict:
 
 
 def load(name: str) -> np.ndarray:
-    with wave.open(str(SPEECH / name)) as w:
-        x = np.frombuffer(w.readframes(w.getnframes()), "<i2")
-        rate = w.getframerate()
-    return soxr.resample(x, rate, 24000).astype(np.int16)
+    """A corpus clip (tests/data/speech) at 24 kHz, resampled with soxr."""
+    return load_clip(name, 24000)
 
 
 async def send_audio(conn, samples: np.ndarray) -> float:

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 SCRIPTED_BACKEND = "tests.scripted_llm:ScriptedLLM"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import threading
 import time
 import wave
@@ -27,8 +26,9 @@ from ovos_stt_plugin_whisper_streaming.audio import Resampler
 from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
 from ovos_stt_plugin_whisper_streaming.models import cached_model_dir, is_model_dir
 
+from tests.corpus import SPEECH_DIR, speech_rows
+
 PLUGIN = "ovos-stt-plugin-whisper-streaming"
-SPEECH_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
 RATE = 16000
 # Plain faster-whisper tiny.en (int8, beam 5) scores 6.2 % on the public corpus.
 BATCH_WER_MAX = 0.072
@@ -46,11 +46,7 @@ def _pcm(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def corpus() -> list[dict]:
     """Speech clips of the public corpus (text + PCM16 at 16 kHz)."""
-    manifest = SPEECH_DIR / "manifest.jsonl"
-    if not manifest.exists():
-        pytest.skip(f"speech corpus not found at {SPEECH_DIR}")
-    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
-    return [dict(r, pcm=_pcm(SPEECH_DIR / r["file"])) for r in rows if r["text"]]
+    return [dict(r, pcm=_pcm(SPEECH_DIR / r["file"])) for r in speech_rows()]
 
 
 @pytest.fixture(scope="module")

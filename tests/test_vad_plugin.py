@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import wave
 from pathlib import Path
 
@@ -23,8 +22,10 @@ from ovos_vad_plugin_dual import (
 )
 from ovos_vad_plugin_dual.resample import resample
 
+from tests.corpus import SPEECH_DIR
+from tests.corpus import manifest as corpus_manifest
+
 PLUGIN = "ovos-vad-plugin-dual"
-SPEECH_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "public"
 RATE = 16000
 
 
@@ -43,10 +44,7 @@ def _at_rate(samples: np.ndarray, rate: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def manifest() -> list[dict]:
-    path = SPEECH_DIR / "manifest.jsonl"
-    if not path.exists():
-        pytest.skip(f"speech corpus not found at {SPEECH_DIR}")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return corpus_manifest()
 
 
 @pytest.fixture(scope="module")

@@ -3,32 +3,14 @@ streaming into a Realtime connection."""
 
 import asyncio
 import base64
-import json
 import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
-import soxr
 
-from tests.conftest import SHARED
-
-SPEECH = SHARED / "data" / "speech" / "public"
-
-
-def manifest() -> list[dict]:
-    return [
-        json.loads(line) for line in (SPEECH / "manifest.jsonl").read_text().splitlines() if line
-    ]
-
-
-def load_clip(name: str, rate: int = 24000) -> np.ndarray:
-    with wave.open(str(SPEECH / name)) as wav:
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
-        if wav.getnchannels() > 1:
-            samples = samples.reshape(-1, wav.getnchannels())[:, 0]
-        source_rate = wav.getframerate()
-    return soxr.resample(samples, source_rate, rate).astype(np.int16)
+from tests.corpus import SPEECH_DIR as SPEECH
+from tests.corpus import load_clip, manifest
 
 
 def tts_clip(http_url: str, text: str) -> np.ndarray:
@@ -87,4 +69,4 @@ def transcribe(http_url: str, pcm24k: bytes) -> str:
     return response.json()["text"]
 
 
-__all__ = ["Path"]
+__all__ = ["SPEECH", "Path", "load_clip", "manifest"]
