@@ -73,7 +73,9 @@ setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     package_data={
-        "": ["*.json", "*.yaml", "*.npz", "locale/*/*", "locale/*/*/*", "locale/*/*/*/*"]
+        "": ["*.json", "*.yaml", "*.npz", "locale/*/*", "locale/*/*/*", "locale/*/*/*/*"],
+        # The English Kokoro voices and their attribution (a data folder, not a package).
+        "ovos_tts_plugin_onnx_stream": ["kokoro_voices/*.npz", "kokoro_voices/README.md"],
     },
     include_package_data=True,
     install_requires=(

