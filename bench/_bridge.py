@@ -30,6 +30,15 @@ class Bridge:
         return 0.0
 
 
+def _code_path() -> str:
+    """The server runs this checkout, or the one OVOS_REALTIME_BENCH_CODE names (another commit's
+    worktree, for a before/after comparison: see compare.py)."""
+    other = os.environ.get("OVOS_REALTIME_BENCH_CODE")
+    if not other:
+        return str(REPO)
+    return os.pathsep.join(str(Path(other) / part) for part in ("bridge", "plugins", ""))
+
+
 @contextlib.contextmanager
 def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge]:
     with socket.socket() as sock:
@@ -40,7 +49,7 @@ def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge
         config_file.write_text(
             yaml.safe_dump({"log_level": "warning", **config, "server": {"port": port}})
         )
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONPATH": _code_path(), "PYTHONUNBUFFERED": "1"}
         log = open(log_path, "w") if log_path else subprocess.DEVNULL
         proc = subprocess.Popen(
             [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],

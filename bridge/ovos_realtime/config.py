@@ -102,7 +102,7 @@ class VoiceSettings(_Section):
 
 class OvosSettings(_Section):
     """The OVOS messagebus: each Realtime session becomes an OVOS Session on it. No bus_url, no
-    bus: the bridge runs standalone."""
+    bus: the server runs standalone."""
 
     bus_url: str | None = None  # e.g. ws://127.0.0.1:8181/core
     lang: str = "en-US"  # a session's language, unless the client sends ?lang=

@@ -2,7 +2,7 @@
 each comes from; `models pull NAME` fetches one from the model hub (never done implicitly).
 
 The engines are found through their OPM entry points, by the module names in the config, and
-asked for their own `list_models()` / `pull_model(name)`: the bridge names no plugin."""
+asked for their own `list_models()` / `pull_model(name)`: the server names no plugin."""
 
 import importlib
 import logging

@@ -1,4 +1,4 @@
-"""Server-side tools: tools the bridge runs itself (OVOS skill APIs, ask_ovos, …).
+"""Server-side tools: tools the server runs itself (OVOS skill APIs, ask_ovos, …).
 
 Clients see a server tool call as an `mcp_call` item (OpenAI's item for tools run by the server),
 and the response goes on with the tool's output in the LLM's context. Client-declared tools

@@ -225,7 +225,7 @@ class PersonaRegistry:
 
 
 class PersonaBrains:
-    """The LLM of each persona: the bridge's own, or one made from the persona's overrides."""
+    """The LLM of each persona: the server's own, or one made from the persona's overrides."""
 
     def __init__(self, default: Brain, base: LLMSettings) -> None:
         self.default = default

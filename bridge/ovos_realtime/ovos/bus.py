@@ -91,7 +91,7 @@ class _Connection(MessageBusClient):
 
 
 class OvosBus:
-    """The bridge's bus connection. Start it on the event loop; handlers run on that loop."""
+    """The server's bus connection. Start it on the event loop; handlers run on that loop."""
 
     def __init__(self, url: str, reconnect_max_s: float = 5.0) -> None:
         self.url = url

@@ -1,4 +1,4 @@
-"""Every OVOS messagebus message type the bridge sends or listens to, in one place."""
+"""Every OVOS messagebus message type the server sends or listens to, in one place."""
 
 # Utterances and their outcome (ovos-core intent service)
 UTTERANCE = "recognizer_loop:utterance"

@@ -10,6 +10,7 @@ again, the speculation is dropped without a trace and the stream goes on.
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -106,8 +107,9 @@ class TurnController:
             return
         self._sync_config()
         try:
-            async for event in self.pipeline.feed(data):
-                await self._on_turn(event)
+            async with contextlib.aclosing(self.pipeline.feed(data)) as events:
+                async for event in events:
+                    await self._on_turn(event)
         except TurnTooLong as exc:
             raise ProtocolError(
                 f"The input audio buffer is full: {exc}. Commit or clear the buffer.",

@@ -1,6 +1,6 @@
 """Loading the speech engines through ovos-plugin-manager, by module name from config.
 
-The bridge never imports a specific plugin: any OVOS STT/TTS/VAD plugin works. Ours add richer
+The server never imports a specific plugin: any OVOS STT/TTS/VAD plugin works. Ours add richer
 APIs (streaming partials, per-frame speech probability, clause-streamed synthesis); the adapters
 in this package use them when present and fall back to the plain OVOS interfaces otherwise.
 """
@@ -79,7 +79,7 @@ def _create_tts(block: dict[str, Any]) -> Any:
 
     engine = OVOSTTSFactory.create(copy.deepcopy(block))
     # Some plugins (ours) defer a missing model/voice to first use, as ovos-audio expects;
-    # the bridge wants to know now, so that the fallback can take over at start.
+    # the server wants to know now, so that the fallback can take over at start.
     if isinstance(engine, DefersLoading):
         engine.ensure_ready()
     return engine
