@@ -6,12 +6,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 import yaml
+from openai import AsyncOpenAI
+
+from tests.realtime_helpers import EventReader, Realtime
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTED_BACKEND = "tests.scripted_llm:ScriptedLLM"
@@ -127,3 +131,33 @@ def voice_bridge(bridge_factory) -> BridgeProcess:
             "log_level": "debug",
         }
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def realtime() -> AsyncIterator[Callable[..., Awaitable[Realtime]]]:
+    """Connects Realtime clients (the openai SDK) to a bridge:
+
+        rt = await realtime(bridge, beta=False, model="ovos-realtime", api_key="unused", **query)
+
+    `rt.conn` is the SDK connection, `rt.reader` an EventReader in its dialect, `rt.created` the
+    session.created event it began with; `query` goes into the URL (`?lang=en-GB`). Every
+    connection opened is closed when the test ends, passed or failed."""
+    async with contextlib.AsyncExitStack() as opened:
+
+        async def connect(
+            bridge: BridgeProcess,
+            *,
+            beta: bool = False,
+            model: str = "ovos-realtime",
+            api_key: str = "unused",
+            **query: str,
+        ) -> Realtime:
+            client = AsyncOpenAI(api_key=api_key, websocket_base_url=bridge.ws_base)
+            api = client.beta.realtime if beta else client.realtime
+            conn = await opened.enter_async_context(api.connect(model=model, extra_query=query))
+            reader = EventReader(conn, beta=beta)
+            created = await reader.next()
+            assert created["type"] == "session.created", created
+            return Realtime(client, conn, reader, created)
+
+        yield connect

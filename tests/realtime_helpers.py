@@ -2,8 +2,10 @@
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
+from openai import AsyncOpenAI
 from openai.types.beta.realtime.realtime_server_event import (
     RealtimeServerEvent as BetaServerEvent,
 )
@@ -48,6 +50,17 @@ class EventReader:
                 events.append(await self.next(timeout=quiet))
             except TimeoutError:
                 return events
+
+
+@dataclass
+class Realtime:
+    """A connected Realtime client (the `realtime` fixture's): the SDK client and connection, an
+    EventReader on it in the connection's dialect, and the first event (session.created)."""
+
+    client: AsyncOpenAI
+    conn: Any
+    reader: EventReader
+    created: dict[str, Any]
 
 
 class Recorder:

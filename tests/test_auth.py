@@ -36,11 +36,9 @@ async def test_ws_with_wrong_key_is_refused(keyed_bridge):
         assert json.loads(await ws.recv())["error"]["code"] == "invalid_api_key"
 
 
-async def test_sdk_with_key_connects(keyed_bridge):
-    client = AsyncOpenAI(api_key=KEY, websocket_base_url=keyed_bridge.ws_base)
-    async with client.realtime.connect(model="ovos-realtime") as conn:
-        event = await conn.recv()
-        assert event.type == "session.created"
+async def test_sdk_with_key_connects(realtime, keyed_bridge):
+    rt = await realtime(keyed_bridge, api_key=KEY)
+    assert rt.created["type"] == "session.created"
 
 
 async def test_browser_subprotocol_key_is_accepted(keyed_bridge):

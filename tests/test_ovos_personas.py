@@ -9,12 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from openai import AsyncOpenAI
 from ovos_realtime.config import ConfigError, load_settings
 from ovos_realtime.core.personas import PersonaRegistry
 
 from tests.conftest import REPO, SCRIPTED_BACKEND
-from tests.realtime_helpers import EventReader
 
 PIRATE = {
     "name": "pirate",
@@ -162,12 +160,6 @@ def persona_bridge(bridge_factory, tmp_path_factory):
     return bridge_factory(config, "--persona", "pirate")
 
 
-async def created_session(bridge, model: str) -> dict:
-    client = AsyncOpenAI(api_key="unused", websocket_base_url=bridge.ws_base)
-    async with client.realtime.connect(model=model) as conn:
-        return (await EventReader(conn).next())["session"]
-
-
 def test_models_lists_personas(persona_bridge):
     models = httpx.get(f"{persona_bridge.http_url}/v1/models").json()
     ids = [m["id"] for m in models["data"]]
@@ -178,9 +170,9 @@ def test_models_lists_personas(persona_bridge):
     assert health["ovos"] == {"bus_url": None, "connected": False}
 
 
-async def test_model_query_selects_the_persona(persona_bridge):
-    default = await created_session(persona_bridge, "default")
-    pirate = await created_session(persona_bridge, "pirate")
+async def test_model_query_selects_the_persona(realtime, persona_bridge):
+    default = (await realtime(persona_bridge, model="default")).created["session"]
+    pirate = (await realtime(persona_bridge, model="pirate")).created["session"]
     assert pirate["model"] == "pirate"
     assert pirate["instructions"] == PIRATE["instructions"]
     assert pirate["audio"]["output"]["voice"] == "alloy"
@@ -188,5 +180,5 @@ async def test_model_query_selects_the_persona(persona_bridge):
     assert pirate["temperature"] == 0.3
     assert default["instructions"] != PIRATE["instructions"]  # the `session` settings' own
     # --persona pirate made it the default: other model names get it
-    other = await created_session(persona_bridge, "gpt-realtime")
+    other = (await realtime(persona_bridge, model="gpt-realtime")).created["session"]
     assert (other["model"], other["instructions"]) == ("gpt-realtime", PIRATE["instructions"])

@@ -10,11 +10,10 @@ import time
 import httpx
 import jsonschema
 import pytest
-from openai import AsyncOpenAI
 from ovos_realtime.brain.models import packaged_smollm2
 
 from tests.conftest import free_port
-from tests.realtime_helpers import WEATHER_TOOL, EventReader, text_of, user_text
+from tests.realtime_helpers import WEATHER_TOOL, Realtime, text_of, user_text
 
 pytestmark = pytest.mark.slow
 
@@ -33,18 +32,14 @@ TIMER_TOOL = {
 }
 
 
-async def one_response(ws_base: str, text: str, **response) -> list[dict]:
-    client = AsyncOpenAI(api_key="unused", websocket_base_url=ws_base)
-    async with client.realtime.connect(model="ovos-realtime") as conn:
-        reader = EventReader(conn)
-        await reader.next()
-        await conn.conversation.item.create(item=user_text(text))
-        await conn.response.create(response=response or None)
-        return await reader.until("response.done", timeout=120)
+async def one_response(rt: Realtime, text: str, **response) -> list[dict]:
+    await rt.conn.conversation.item.create(item=user_text(text))
+    await rt.conn.response.create(response=response or None)
+    return await rt.reader.until("response.done", timeout=120)
 
 
-async def test_embedded_model_answers_a_text_turn(embedded_bridge):
-    events = await one_response(embedded_bridge.ws_base, "What is the capital of France?")
+async def test_embedded_model_answers_a_text_turn(realtime, embedded_bridge):
+    events = await one_response(await realtime(embedded_bridge), "What is the capital of France?")
     done = events[-1]["response"]
     assert done["status"] in ("completed", "incomplete")
     answer = text_of(events)
@@ -54,9 +49,11 @@ async def test_embedded_model_answers_a_text_turn(embedded_bridge):
 
 
 @pytest.mark.parametrize("tool", [WEATHER_TOOL, TIMER_TOOL], ids=["weather", "timer"])
-async def test_embedded_forced_tool_call_validates_against_the_schema(embedded_bridge, tool):
+async def test_embedded_forced_tool_call_validates_against_the_schema(
+    realtime, embedded_bridge, tool
+):
     events = await one_response(
-        embedded_bridge.ws_base,
+        await realtime(embedded_bridge),
         "What's the weather in Lisbon? Also set a timer for 5 minutes.",
         tools=[WEATHER_TOOL, TIMER_TOOL],
         tool_choice={"type": "function", "name": tool["name"]},
@@ -67,9 +64,9 @@ async def test_embedded_forced_tool_call_validates_against_the_schema(embedded_b
     jsonschema.validate(json.loads(output[0]["arguments"]), tool["parameters"])
 
 
-async def test_embedded_required_tool_choice_picks_one_of_the_tools(embedded_bridge):
+async def test_embedded_required_tool_choice_picks_one_of_the_tools(realtime, embedded_bridge):
     events = await one_response(
-        embedded_bridge.ws_base,
+        await realtime(embedded_bridge),
         "Set a timer for ten minutes please.",
         tools=[WEATHER_TOOL, TIMER_TOOL],
         tool_choice="required",
@@ -79,23 +76,20 @@ async def test_embedded_required_tool_choice_picks_one_of_the_tools(embedded_bri
     jsonschema.validate(json.loads(call["arguments"]), tool["parameters"])
 
 
-async def test_embedded_cancel_stops_generation(embedded_bridge):
-    client = AsyncOpenAI(api_key="unused", websocket_base_url=embedded_bridge.ws_base)
-    async with client.realtime.connect(model="ovos-realtime") as conn:
-        reader = EventReader(conn)
-        await reader.next()
-        await conn.conversation.item.create(item=user_text("Tell me a long story about a dragon."))
-        await conn.response.create()
-        await reader.until("response.output_text.delta", timeout=120)
-        await conn.response.cancel()
-        done = (await reader.until("response.done"))[-1]["response"]
-        assert done["status"] == "cancelled"
-        assert await reader.drain(quiet=0.5) == []
-        # The shared model is free again for the next response.
-        await conn.conversation.item.create(item=user_text("Say hello."))
-        await conn.response.create()
-        events = await reader.until("response.done", timeout=120)
-        assert text_of(events)
+async def test_embedded_cancel_stops_generation(realtime, embedded_bridge):
+    rt = await realtime(embedded_bridge)
+    await rt.conn.conversation.item.create(item=user_text("Tell me a long story about a dragon."))
+    await rt.conn.response.create()
+    await rt.reader.until("response.output_text.delta", timeout=120)
+    await rt.conn.response.cancel()
+    done = (await rt.reader.until("response.done"))[-1]["response"]
+    assert done["status"] == "cancelled"
+    assert await rt.reader.drain(quiet=0.5) == []
+    # The shared model is free again for the next response.
+    await rt.conn.conversation.item.create(item=user_text("Say hello."))
+    await rt.conn.response.create()
+    events = await rt.reader.until("response.done", timeout=120)
+    assert text_of(events)
 
 
 @pytest.fixture(scope="module")
@@ -144,15 +138,15 @@ def endpoint_bridge(bridge_factory, llama_cpp_server):
     )
 
 
-async def test_openai_compatible_endpoint_answers_a_text_turn(endpoint_bridge):
-    events = await one_response(endpoint_bridge.ws_base, "What is the capital of France?")
+async def test_openai_compatible_endpoint_answers_a_text_turn(realtime, endpoint_bridge):
+    events = await one_response(await realtime(endpoint_bridge), "What is the capital of France?")
     assert events[-1]["response"]["status"] in ("completed", "incomplete")
     assert text_of(events).strip()
 
 
-async def test_openai_compatible_endpoint_streams_a_forced_tool_call(endpoint_bridge):
+async def test_openai_compatible_endpoint_streams_a_forced_tool_call(realtime, endpoint_bridge):
     events = await one_response(
-        endpoint_bridge.ws_base,
+        await realtime(endpoint_bridge),
         "What's the weather in Oslo?",
         tools=[WEATHER_TOOL],
         tool_choice={"type": "function", "name": "get_weather"},

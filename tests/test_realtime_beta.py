@@ -3,67 +3,57 @@ browser handshake (subprotocols)."""
 
 import json
 
-import pytest
 import websockets
-from openai import AsyncOpenAI
 
-from tests.realtime_helpers import BETA_EVENTS, WEATHER_TOOL, EventReader, text_of, types, user_text
-
-
-@pytest.fixture
-def client(scripted_bridge) -> AsyncOpenAI:
-    return AsyncOpenAI(api_key="unused", websocket_base_url=scripted_bridge.ws_base)
+from tests.realtime_helpers import BETA_EVENTS, WEATHER_TOOL, text_of, types, user_text
 
 
-async def test_beta_session_shape_and_text_turn(client):
-    async with client.beta.realtime.connect(model="ovos-realtime") as conn:
-        reader = EventReader(conn, beta=True)
-        created = (await reader.next())["session"]
-        assert created["modalities"] == ["text"]
-        assert created["input_audio_format"] == "pcm16"
-        assert "audio" not in created and "output_modalities" not in created
+async def test_beta_session_shape_and_text_turn(realtime, scripted_bridge):
+    rt = await realtime(scripted_bridge, beta=True)
+    created = rt.created["session"]
+    assert created["modalities"] == ["text"]
+    assert created["input_audio_format"] == "pcm16"
+    assert "audio" not in created and "output_modalities" not in created
 
-        await conn.session.update(
-            session={
-                "instructions": "Be terse.",
-                "voice": "af_heart",
-                "temperature": 0.6,
-                "output_audio_format": "g711_ulaw",
-            }
-        )
-        updated = (await reader.until("session.updated"))[-1]["session"]
-        assert updated["instructions"] == "Be terse."
-        assert updated["voice"] == "af_heart"
-        assert updated["temperature"] == 0.6
-        assert updated["output_audio_format"] == "g711_ulaw"
-        assert updated["input_audio_format"] == "pcm16"
+    await rt.conn.session.update(
+        session={
+            "instructions": "Be terse.",
+            "voice": "af_heart",
+            "temperature": 0.6,
+            "output_audio_format": "g711_ulaw",
+        }
+    )
+    updated = (await rt.reader.until("session.updated"))[-1]["session"]
+    assert updated["instructions"] == "Be terse."
+    assert updated["voice"] == "af_heart"
+    assert updated["temperature"] == 0.6
+    assert updated["output_audio_format"] == "g711_ulaw"
+    assert updated["input_audio_format"] == "pcm16"
 
-        await conn.conversation.item.create(item=user_text("hi beta"))
-        created_item = (await reader.until("conversation.item.created"))[-1]
-        assert created_item["item"]["content"][0]["text"] == "hi beta"
-        await conn.response.create(response={"modalities": ["text"]})
-        events = await reader.until("response.done")
-        kinds = types(events)
-        assert "response.text.delta" in kinds and "response.output_text.delta" not in kinds
-        assert "conversation.item.done" not in kinds
-        assert text_of(events, "response.text.delta") == "Hello! You said: hi beta"
-        done = events[-1]["response"]
-        assert done["modalities"] == ["text"]
-        assert done["output"][0]["content"][0]["type"] == "text"
+    await rt.conn.conversation.item.create(item=user_text("hi beta"))
+    created_item = (await rt.reader.until("conversation.item.created"))[-1]
+    assert created_item["item"]["content"][0]["text"] == "hi beta"
+    await rt.conn.response.create(response={"modalities": ["text"]})
+    events = await rt.reader.until("response.done")
+    kinds = types(events)
+    assert "response.text.delta" in kinds and "response.output_text.delta" not in kinds
+    assert "conversation.item.done" not in kinds
+    assert text_of(events, "response.text.delta") == "Hello! You said: hi beta"
+    done = events[-1]["response"]
+    assert done["modalities"] == ["text"]
+    assert done["output"][0]["content"][0]["type"] == "text"
 
 
-async def test_beta_tool_choice_by_name(client):
-    async with client.beta.realtime.connect(model="ovos-realtime") as conn:
-        reader = EventReader(conn, beta=True)
-        await reader.next()
-        await conn.session.update(session={"tools": [WEATHER_TOOL]})
-        await reader.until("session.updated")
-        await conn.conversation.item.create(item=user_text("weather?"))
-        await conn.response.create(response={"tool_choice": "get_weather"})
-        events = await reader.until("response.done")
-        call = events[-1]["response"]["output"][0]
-        assert call["type"] == "function_call" and call["name"] == "get_weather"
-        assert json.loads(call["arguments"])["city"] == "Paris"
+async def test_beta_tool_choice_by_name(realtime, scripted_bridge):
+    rt = await realtime(scripted_bridge, beta=True)
+    await rt.conn.session.update(session={"tools": [WEATHER_TOOL]})
+    await rt.reader.until("session.updated")
+    await rt.conn.conversation.item.create(item=user_text("weather?"))
+    await rt.conn.response.create(response={"tool_choice": "get_weather"})
+    events = await rt.reader.until("response.done")
+    call = events[-1]["response"]["output"][0]
+    assert call["type"] == "function_call" and call["name"] == "get_weather"
+    assert json.loads(call["arguments"])["city"] == "Paris"
 
 
 async def test_browser_subprotocols_choose_beta_and_get_realtime_back(scripted_bridge):
