@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bridge import running_bridge
+from _server import running_server
 from openai import AsyncOpenAI
 
 PROMPTS = ["What is the capital of France?", "Name three fruits.", "Tell me about the moon."]
@@ -71,8 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    with running_bridge({"voice": {"enabled": False}}) as bridge:
-        result = asyncio.run(measure(bridge.ws_base, args.runs))
+    with running_server({"voice": {"enabled": False}}) as server:
+        result = asyncio.run(measure(server.ws_base, args.runs))
     print(
         json.dumps(
             {"bench": "protocol_latency", "brain": "embedded SmolLM2-135M", **result}, indent=2

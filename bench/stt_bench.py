@@ -57,7 +57,7 @@ def streaming_pass(stt: WhisperStreamingSTT, clips: list[dict]) -> dict:
 
 
 def realtime_pass(stt: WhisperStreamingSTT, clip: dict) -> dict:
-    """Feed at real-time pace with the background worker, as the bridge does."""
+    """Feed at real-time pace with the background worker, as the server does."""
     partial_times: list[float] = []
     stream = stt.new_stream(on_partial=lambda _t: partial_times.append(time.monotonic()))
     started = time.monotonic()

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
-from _bridge import running_bridge
+from _server import running_server
 from openai import AsyncOpenAI
 
 from tests.corpus import load_clip
@@ -160,8 +160,8 @@ async def text_turn_and_cancel(client: AsyncOpenAI, runs: int) -> tuple[list[flo
     return first_audio, cancel
 
 
-async def idle_memory(bridge, client: AsyncOpenAI, count: int) -> float:
-    before = bridge.rss_mib()
+async def idle_memory(server, client: AsyncOpenAI, count: int) -> float:
+    before = server.rss_mib()
     conns = []
     for _ in range(count):
         conn = await client.realtime.connect(model="ovos-realtime").enter()
@@ -170,14 +170,14 @@ async def idle_memory(bridge, client: AsyncOpenAI, count: int) -> float:
                 break
         conns.append(conn)
     await asyncio.sleep(1)
-    after = bridge.rss_mib()
+    after = server.rss_mib()
     for conn in conns:
         await conn.close()
     return (after - before) / count
 
 
-async def measure(bridge, runs: int, max_concurrent: int) -> dict:
-    client = AsyncOpenAI(api_key="unused", websocket_base_url=bridge.ws_base)
+async def measure(server, runs: int, max_concurrent: int) -> dict:
+    client = AsyncOpenAI(api_key="unused", websocket_base_url=server.ws_base)
     clips = [load(name) for name in CLIPS]
     await spoken_turn(client, clips[0])  # warm-up
     turns = [await spoken_turn(client, clips[i % len(clips)]) for i in range(runs)]
@@ -199,7 +199,7 @@ async def measure(bridge, runs: int, max_concurrent: int) -> dict:
         "text_to_first_audio_ms": summary(first_audio),
         "cancel_ms": summary(cancel),
         "concurrent_sessions": concurrent,
-        "idle_session_mib": round(await idle_memory(bridge, client, 20), 2),
+        "idle_session_mib": round(await idle_memory(server, client, 20), 2),
     }
 
 
@@ -208,8 +208,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--max-concurrent", type=int, default=4)
     args = parser.parse_args()
-    with running_bridge({"llm": {"max_output_tokens": 48}}) as bridge:
-        result = asyncio.run(measure(bridge, args.runs, args.max_concurrent))
+    with running_server({"llm": {"max_output_tokens": 48}}) as server:
+        result = asyncio.run(measure(server, args.runs, args.max_concurrent))
     print(json.dumps({"bench": "voice_latency", **result}, indent=2))
 
 

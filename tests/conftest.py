@@ -1,4 +1,4 @@
-"""Shared fixtures: real bridge servers started as processes on 127.0.0.1."""
+"""Shared fixtures: real server servers started as processes on 127.0.0.1."""
 
 import contextlib
 import os
@@ -27,15 +27,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class BridgeProcess:
+class ServerProcess:
     """`ovos-realtime serve` in a child process, as a user would run it."""
 
     def __init__(self, tmp: Path, config: dict, extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
-        self.config_file = tmp / f"bridge-{self.port}.yaml"
+        self.config_file = tmp / f"server-{self.port}.yaml"
         config = {**config, "server": {**config.get("server", {}), "port": self.port}}
         self.config_file.write_text(yaml.safe_dump(config))
-        self.log_file = tmp / f"bridge-{self.port}.log"
+        self.log_file = tmp / f"server-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OVOS_REALTIME_")}
         env["PYTHONPATH"] = str(REPO)
         self.proc = subprocess.Popen(
@@ -67,13 +67,13 @@ class BridgeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"bridge exited early:\n{self.log_file.read_text()}")
+                raise RuntimeError(f"server exited early:\n{self.log_file.read_text()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.http_url}/health", timeout=1).status_code == 200:
                     return
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"bridge did not start:\n{self.log_file.read_text()}")
+        raise RuntimeError(f"server did not start:\n{self.log_file.read_text()}")
 
     def log(self) -> str:
         return self.log_file.read_text()
@@ -87,44 +87,44 @@ class BridgeProcess:
 
 
 @pytest.fixture(scope="session")
-def bridge_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    started: list[BridgeProcess] = []
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    started: list[ServerProcess] = []
 
-    def start(config: dict, *extra_args: str) -> BridgeProcess:
-        bridge = BridgeProcess(tmp_path_factory.mktemp("bridge"), config, extra_args)
-        started.append(bridge)
-        return bridge
+    def start(config: dict, *extra_args: str) -> ServerProcess:
+        server = ServerProcess(tmp_path_factory.mktemp("server"), config, extra_args)
+        started.append(server)
+        return server
 
     yield start
-    for bridge in started:
-        bridge.stop()
+    for server in started:
+        server.stop()
     # Server-side bugs that a client might not notice: an event the SDK types reject (we
     # refuse to send it) or a handler that crashed.
-    for bridge in started:
+    for server in started:
         for marker in ("refusing to send an invalid server event", "handler failed"):
-            assert marker not in bridge.log(), f"{marker!r} in {bridge.log_file}"
+            assert marker not in server.log(), f"{marker!r} in {server.log_file}"
 
 
 @pytest.fixture(scope="session")
-def scripted_bridge(bridge_factory) -> BridgeProcess:
-    """A bridge whose brain is the scripted LLM: for deterministic protocol tests."""
-    return bridge_factory(
+def scripted_server(server_factory) -> ServerProcess:
+    """A server whose brain is the scripted LLM: for deterministic protocol tests."""
+    return server_factory(
         {"llm": {"backend": SCRIPTED_BACKEND}, "voice": {"enabled": False}, "log_level": "debug"}
     )
 
 
 @pytest.fixture(scope="session")
-def embedded_bridge(bridge_factory) -> BridgeProcess:
-    """A bridge on the product's default brain: SmolLM2 in embedded llama.cpp."""
-    return bridge_factory(
+def embedded_server(server_factory) -> ServerProcess:
+    """A server on the product's default brain: SmolLM2 in embedded llama.cpp."""
+    return server_factory(
         {"llm": {"max_output_tokens": 64, "temperature": 0.0}, "voice": {"enabled": False}}
     )
 
 
 @pytest.fixture(scope="session")
-def voice_bridge(bridge_factory) -> BridgeProcess:
+def voice_server(server_factory) -> ServerProcess:
     """The full voice loop (our OPM plugins) with the scripted LLM: what it heard is what it says."""
-    return bridge_factory(
+    return server_factory(
         {
             "llm": {"backend": SCRIPTED_BACKEND},
             "voice": {"max_turn_s": 20},  # small, so the full-buffer test stays short
@@ -135,9 +135,9 @@ def voice_bridge(bridge_factory) -> BridgeProcess:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def realtime() -> AsyncIterator[Callable[..., Awaitable[Realtime]]]:
-    """Connects Realtime clients (the openai SDK) to a bridge:
+    """Connects Realtime clients (the openai SDK) to a server:
 
-        rt = await realtime(bridge, beta=False, model="ovos-realtime", api_key="unused", **query)
+        rt = await realtime(server, beta=False, model="ovos-realtime", api_key="unused", **query)
 
     `rt.conn` is the SDK connection, `rt.reader` an EventReader in its dialect, `rt.created` the
     session.created event it began with; `query` goes into the URL (`?lang=en-GB`). Every
@@ -145,14 +145,14 @@ async def realtime() -> AsyncIterator[Callable[..., Awaitable[Realtime]]]:
     async with contextlib.AsyncExitStack() as opened:
 
         async def connect(
-            bridge: BridgeProcess,
+            server: ServerProcess,
             *,
             beta: bool = False,
             model: str = "ovos-realtime",
             api_key: str = "unused",
             **query: str,
         ) -> Realtime:
-            client = AsyncOpenAI(api_key=api_key, websocket_base_url=bridge.ws_base)
+            client = AsyncOpenAI(api_key=api_key, websocket_base_url=server.ws_base)
             api = client.beta.realtime if beta else client.realtime
             conn = await opened.enter_async_context(api.connect(model=model, extra_query=query))
             reader = EventReader(conn, beta=beta)

@@ -63,7 +63,7 @@ def mycroft_conf(port: int) -> dict:
 
 
 class OvosProcesses:
-    """ovos-messagebus and ovos-core, restartable; `bus_url` is what the bridge is given."""
+    """ovos-messagebus and ovos-core, restartable; `bus_url` is what the server is given."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp

@@ -1,4 +1,4 @@
-"""Helpers for driving a live bridge with the official openai SDK, validating every event."""
+"""Helpers for driving a live server with the official openai SDK, validating every event."""
 
 import asyncio
 import json

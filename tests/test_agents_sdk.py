@@ -1,4 +1,4 @@
-"""openai-agents' RealtimeRunner (strict event validation) pointed at the bridge."""
+"""openai-agents' RealtimeRunner (strict event validation) pointed at the server."""
 
 import asyncio
 import logging
@@ -36,12 +36,12 @@ def agent_errors():
     logger.removeHandler(recorder)
 
 
-async def run_turn(bridge, agent: RealtimeAgent, text: str, done) -> list:
+async def run_turn(server, agent: RealtimeAgent, text: str, done) -> list:
     """Send `text`, collect session events until `done(events)` is true."""
     runner = RealtimeRunner(agent)
     session = await runner.run(
         model_config={
-            "url": f"{bridge.ws_base}/realtime?model=ovos-realtime",
+            "url": f"{server.ws_base}/realtime?model=ovos-realtime",
             "api_key": "unused",
             "initial_model_settings": {"output_modalities": ["text"]},
         }
@@ -76,21 +76,21 @@ def assistant_texts(events: list) -> list[str]:
     return texts
 
 
-async def test_agents_text_turn(scripted_bridge, agent_errors):
+async def test_agents_text_turn(scripted_server, agent_errors):
     agent = RealtimeAgent(name="helper", instructions="Be helpful.")
     events = await run_turn(
-        scripted_bridge, agent, "hello agents", lambda evs: evs[-1].type == "agent_end"
+        scripted_server, agent, "hello agents", lambda evs: evs[-1].type == "agent_end"
     )
     assert any(event.type == "raw_model_event" for event in events)
     assert "Hello! You said: hello agents" in assistant_texts(events)
     assert not agent_errors, [r.getMessage() for r in agent_errors]
 
 
-async def test_agents_function_tool_round_trip(scripted_bridge, agent_errors):
+async def test_agents_function_tool_round_trip(scripted_server, agent_errors):
     CALLS.clear()
     agent = RealtimeAgent(name="weather", instructions="Use tools.", tools=[get_weather])
     events = await run_turn(
-        scripted_bridge,
+        scripted_server,
         agent,
         "please call a tool for the weather",
         lambda evs: "The tool said: sunny in Paris" in assistant_texts(evs),

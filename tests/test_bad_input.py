@@ -34,9 +34,9 @@ class RawClient:
 
 
 @pytest.fixture
-async def raw(scripted_bridge):
+async def raw(scripted_server):
     async with websockets.connect(
-        f"{scripted_bridge.ws_base}/realtime?model=ovos-realtime", max_size=None
+        f"{scripted_server.ws_base}/realtime?model=ovos-realtime", max_size=None
     ) as ws:
         client = RawClient(ws)
         assert (await client.next())["type"] == "session.created"

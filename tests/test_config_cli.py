@@ -110,17 +110,17 @@ def test_config_command_masks_secrets():
     assert "sk-secret" not in result.stdout and "api_key: '***'" in result.stdout
 
 
-def test_health_and_models(scripted_bridge):
-    health = httpx.get(f"{scripted_bridge.http_url}/health").json()
+def test_health_and_models(scripted_server):
+    health = httpx.get(f"{scripted_server.http_url}/health").json()
     assert health["status"] == "ok"
     assert health["version"]
     assert health["engines"]["llm"]["backend"] == "scripted"
-    models = httpx.get(f"{scripted_bridge.http_url}/v1/models").json()
+    models = httpx.get(f"{scripted_server.http_url}/v1/models").json()
     assert models["object"] == "list"
     ids = [m["id"] for m in models["data"]]
     assert ids[0] == "ovos-realtime" and {"default", "ovos"} <= set(ids)  # then the personas
-    assert httpx.get(f"{scripted_bridge.http_url}/v1/models/ovos-realtime").status_code == 200
-    missing = httpx.get(f"{scripted_bridge.http_url}/v1/models/gpt-9")
+    assert httpx.get(f"{scripted_server.http_url}/v1/models/ovos-realtime").status_code == 200
+    missing = httpx.get(f"{scripted_server.http_url}/v1/models/gpt-9")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
 
 

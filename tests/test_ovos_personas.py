@@ -149,7 +149,7 @@ def test_serve_refuses_an_invalid_persona_at_start(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def persona_bridge(bridge_factory, tmp_path_factory):
+def persona_server(server_factory, tmp_path_factory):
     folder = tmp_path_factory.mktemp("personas")
     write(folder, "pirate.json", PIRATE)
     config = {
@@ -157,22 +157,22 @@ def persona_bridge(bridge_factory, tmp_path_factory):
         "voice": {"enabled": False},
         "personas": {"folder": str(folder)},
     }
-    return bridge_factory(config, "--persona", "pirate")
+    return server_factory(config, "--persona", "pirate")
 
 
-def test_models_lists_personas(persona_bridge):
-    models = httpx.get(f"{persona_bridge.http_url}/v1/models").json()
+def test_models_lists_personas(persona_server):
+    models = httpx.get(f"{persona_server.http_url}/v1/models").json()
     ids = [m["id"] for m in models["data"]]
     assert ids[0] == "ovos-realtime"
     assert {"default", "ovos", "pirate"} <= set(ids)
-    assert httpx.get(f"{persona_bridge.http_url}/v1/models/pirate").status_code == 200
-    health = httpx.get(f"{persona_bridge.http_url}/health").json()
+    assert httpx.get(f"{persona_server.http_url}/v1/models/pirate").status_code == 200
+    health = httpx.get(f"{persona_server.http_url}/health").json()
     assert health["ovos"] == {"bus_url": None, "connected": False}
 
 
-async def test_model_query_selects_the_persona(realtime, persona_bridge):
-    default = (await realtime(persona_bridge, model="default")).created["session"]
-    pirate = (await realtime(persona_bridge, model="pirate")).created["session"]
+async def test_model_query_selects_the_persona(realtime, persona_server):
+    default = (await realtime(persona_server, model="default")).created["session"]
+    pirate = (await realtime(persona_server, model="pirate")).created["session"]
     assert pirate["model"] == "pirate"
     assert pirate["instructions"] == PIRATE["instructions"]
     assert pirate["audio"]["output"]["voice"] == "alloy"
@@ -180,5 +180,5 @@ async def test_model_query_selects_the_persona(realtime, persona_bridge):
     assert pirate["temperature"] == 0.3
     assert default["instructions"] != PIRATE["instructions"]  # the `session` settings' own
     # --persona pirate made it the default: other model names get it
-    other = (await realtime(persona_bridge, model="gpt-realtime")).created["session"]
+    other = (await realtime(persona_server, model="gpt-realtime")).created["session"]
     assert (other["model"], other["instructions"]) == ("gpt-realtime", PIRATE["instructions"])

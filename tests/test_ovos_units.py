@@ -1,5 +1,5 @@
 """The OVOS integration's pure parts: tool schemas from skill docstrings, `public_api` replies,
-bus frames, session state from ovos-core's replies (the bus itself: tests/test_ovos_bridge.py)."""
+bus frames, session state from ovos-core's replies (the bus itself: tests/test_ovos_server.py)."""
 
 import json
 

@@ -38,8 +38,8 @@ async def one_response(rt: Realtime, text: str, **response) -> list[dict]:
     return await rt.reader.until("response.done", timeout=120)
 
 
-async def test_embedded_model_answers_a_text_turn(realtime, embedded_bridge):
-    events = await one_response(await realtime(embedded_bridge), "What is the capital of France?")
+async def test_embedded_model_answers_a_text_turn(realtime, embedded_server):
+    events = await one_response(await realtime(embedded_server), "What is the capital of France?")
     done = events[-1]["response"]
     assert done["status"] in ("completed", "incomplete")
     answer = text_of(events)
@@ -50,10 +50,10 @@ async def test_embedded_model_answers_a_text_turn(realtime, embedded_bridge):
 
 @pytest.mark.parametrize("tool", [WEATHER_TOOL, TIMER_TOOL], ids=["weather", "timer"])
 async def test_embedded_forced_tool_call_validates_against_the_schema(
-    realtime, embedded_bridge, tool
+    realtime, embedded_server, tool
 ):
     events = await one_response(
-        await realtime(embedded_bridge),
+        await realtime(embedded_server),
         "What's the weather in Lisbon? Also set a timer for 5 minutes.",
         tools=[WEATHER_TOOL, TIMER_TOOL],
         tool_choice={"type": "function", "name": tool["name"]},
@@ -64,9 +64,9 @@ async def test_embedded_forced_tool_call_validates_against_the_schema(
     jsonschema.validate(json.loads(output[0]["arguments"]), tool["parameters"])
 
 
-async def test_embedded_required_tool_choice_picks_one_of_the_tools(realtime, embedded_bridge):
+async def test_embedded_required_tool_choice_picks_one_of_the_tools(realtime, embedded_server):
     events = await one_response(
-        await realtime(embedded_bridge),
+        await realtime(embedded_server),
         "Set a timer for ten minutes please.",
         tools=[WEATHER_TOOL, TIMER_TOOL],
         tool_choice="required",
@@ -76,8 +76,8 @@ async def test_embedded_required_tool_choice_picks_one_of_the_tools(realtime, em
     jsonschema.validate(json.loads(call["arguments"]), tool["parameters"])
 
 
-async def test_embedded_cancel_stops_generation(realtime, embedded_bridge):
-    rt = await realtime(embedded_bridge)
+async def test_embedded_cancel_stops_generation(realtime, embedded_server):
+    rt = await realtime(embedded_server)
     await rt.conn.conversation.item.create(item=user_text("Tell me a long story about a dragon."))
     await rt.conn.response.create()
     await rt.reader.until("response.output_text.delta", timeout=120)
@@ -123,8 +123,8 @@ def llama_cpp_server():
 
 
 @pytest.fixture(scope="module")
-def endpoint_bridge(bridge_factory, llama_cpp_server):
-    return bridge_factory(
+def endpoint_server(server_factory, llama_cpp_server):
+    return server_factory(
         {
             "llm": {
                 "backend": "openai",
@@ -138,15 +138,15 @@ def endpoint_bridge(bridge_factory, llama_cpp_server):
     )
 
 
-async def test_openai_compatible_endpoint_answers_a_text_turn(realtime, endpoint_bridge):
-    events = await one_response(await realtime(endpoint_bridge), "What is the capital of France?")
+async def test_openai_compatible_endpoint_answers_a_text_turn(realtime, endpoint_server):
+    events = await one_response(await realtime(endpoint_server), "What is the capital of France?")
     assert events[-1]["response"]["status"] in ("completed", "incomplete")
     assert text_of(events).strip()
 
 
-async def test_openai_compatible_endpoint_streams_a_forced_tool_call(realtime, endpoint_bridge):
+async def test_openai_compatible_endpoint_streams_a_forced_tool_call(realtime, endpoint_server):
     events = await one_response(
-        await realtime(endpoint_bridge),
+        await realtime(endpoint_server),
         "What's the weather in Oslo?",
         tools=[WEATHER_TOOL],
         tool_choice={"type": "function", "name": "get_weather"},

@@ -8,8 +8,8 @@ import websockets
 from tests.realtime_helpers import BETA_EVENTS, WEATHER_TOOL, text_of, types, user_text
 
 
-async def test_beta_session_shape_and_text_turn(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge, beta=True)
+async def test_beta_session_shape_and_text_turn(realtime, scripted_server):
+    rt = await realtime(scripted_server, beta=True)
     created = rt.created["session"]
     assert created["modalities"] == ["text"]
     assert created["input_audio_format"] == "pcm16"
@@ -44,8 +44,8 @@ async def test_beta_session_shape_and_text_turn(realtime, scripted_bridge):
     assert done["output"][0]["content"][0]["type"] == "text"
 
 
-async def test_beta_tool_choice_by_name(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge, beta=True)
+async def test_beta_tool_choice_by_name(realtime, scripted_server):
+    rt = await realtime(scripted_server, beta=True)
     await rt.conn.session.update(session={"tools": [WEATHER_TOOL]})
     await rt.reader.until("session.updated")
     await rt.conn.conversation.item.create(item=user_text("weather?"))
@@ -56,9 +56,9 @@ async def test_beta_tool_choice_by_name(realtime, scripted_bridge):
     assert json.loads(call["arguments"])["city"] == "Paris"
 
 
-async def test_browser_subprotocols_choose_beta_and_get_realtime_back(scripted_bridge):
+async def test_browser_subprotocols_choose_beta_and_get_realtime_back(scripted_server):
     async with websockets.connect(
-        f"{scripted_bridge.ws_base}/realtime?model=ovos-realtime",
+        f"{scripted_server.ws_base}/realtime?model=ovos-realtime",
         subprotocols=["realtime", "openai-beta.realtime-v1", "openai-insecure-api-key.unused"],
     ) as ws:
         assert ws.subprotocol == "realtime"
@@ -68,8 +68,8 @@ async def test_browser_subprotocols_choose_beta_and_get_realtime_back(scripted_b
         assert "modalities" in created["session"]
 
 
-async def test_plain_connection_gets_ga_and_no_subprotocol(scripted_bridge):
-    async with websockets.connect(f"{scripted_bridge.ws_base}/realtime") as ws:
+async def test_plain_connection_gets_ga_and_no_subprotocol(scripted_server):
+    async with websockets.connect(f"{scripted_server.ws_base}/realtime") as ws:
         assert ws.subprotocol is None
         created = json.loads(await ws.recv())
         assert created["session"]["type"] == "realtime"

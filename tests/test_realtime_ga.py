@@ -8,8 +8,8 @@ import json
 from tests.realtime_helpers import WEATHER_TOOL, text_of, types, user_text
 
 
-async def test_session_created_first_with_full_config(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_session_created_first_with_full_config(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     assert rt.created["type"] == "session.created"
     session = rt.created["session"]
     assert session["type"] == "realtime"
@@ -19,8 +19,8 @@ async def test_session_created_first_with_full_config(realtime, scripted_bridge)
     assert session["audio"]["output"]["format"]["type"] == "audio/pcm"
 
 
-async def test_session_update_is_a_partial_merge(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_session_update_is_a_partial_merge(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.session.update(
         session={
             "type": "realtime",
@@ -39,8 +39,8 @@ async def test_session_update_is_a_partial_merge(realtime, scripted_bridge):
     assert updated["audio"]["input"] == rt.created["session"]["audio"]["input"]
 
 
-async def test_text_turn_event_order_and_usage(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_text_turn_event_order_and_usage(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("good morning"))
     added = await rt.reader.until("conversation.item.done")
     assert types(added) == ["conversation.item.added", "conversation.item.done"]
@@ -72,8 +72,8 @@ async def test_text_turn_event_order_and_usage(realtime, scripted_bridge):
     assert await rt.reader.drain() == []
 
 
-async def test_client_tool_round_trip(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_client_tool_round_trip(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.session.update(session={"type": "realtime", "tools": [WEATHER_TOOL]})
     await rt.reader.until("session.updated")
     await rt.conn.conversation.item.create(item=user_text("please call a tool for Paris"))
@@ -101,8 +101,8 @@ async def test_client_tool_round_trip(realtime, scripted_bridge):
     assert text_of(events) == "The tool said: sunny, 21C"
 
 
-async def test_forced_tool_call_per_response(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_forced_tool_call_per_response(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     other = {
         **WEATHER_TOOL,
         "name": "get_time",
@@ -120,8 +120,8 @@ async def test_forced_tool_call_per_response(realtime, scripted_bridge):
     assert [item["name"] for item in output] == ["get_weather"]
 
 
-async def test_tool_choice_naming_unknown_function_is_an_error(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_tool_choice_naming_unknown_function_is_an_error(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.send(
         {
             "type": "response.create",
@@ -137,8 +137,8 @@ async def test_tool_choice_naming_unknown_function_is_an_error(realtime, scripte
     assert error["param"] == "response.tool_choice"
 
 
-async def test_cancel_mid_stream_then_nothing_of_that_response(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_cancel_mid_stream_then_nothing_of_that_response(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("be slow"))
     await rt.conn.response.create()
     events = await rt.reader.until("response.output_text.delta")
@@ -158,16 +158,16 @@ async def test_cancel_mid_stream_then_nothing_of_that_response(realtime, scripte
     assert text_of(events) == "Hello! You said: again"
 
 
-async def test_cancel_with_nothing_in_flight_is_an_error(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_cancel_with_nothing_in_flight_is_an_error(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.send({"type": "response.cancel", "event_id": "evt_cancel"})
     error = (await rt.reader.until("error"))[-1]["error"]
     assert error["code"] == "response_cancel_not_active"
     assert error["event_id"] == "evt_cancel"
 
 
-async def test_second_response_while_one_is_active_is_refused(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_second_response_while_one_is_active_is_refused(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("slow please"))
     await rt.conn.response.create()
     await rt.reader.until("response.output_text.delta")
@@ -178,8 +178,8 @@ async def test_second_response_while_one_is_active_is_refused(realtime, scripted
     await rt.reader.until("response.done")
 
 
-async def test_conversation_items_insert_retrieve_delete(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_conversation_items_insert_retrieve_delete(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     for item_id, text in (("item_a", "first"), ("item_c", "third")):
         await rt.conn.conversation.item.create(item={**user_text(text), "id": item_id})
     await rt.conn.conversation.item.create(
@@ -225,8 +225,8 @@ async def test_conversation_items_insert_retrieve_delete(realtime, scripted_brid
     assert text_of(events) == "Hello! You said: third"
 
 
-async def test_truncate_needs_an_assistant_audio_part(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_truncate_needs_an_assistant_audio_part(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item={**user_text("hi"), "id": "item_u"})
     await rt.reader.until("conversation.item.done")
     await rt.conn.conversation.item.truncate(item_id="item_u", content_index=0, audio_end_ms=10)
@@ -235,8 +235,8 @@ async def test_truncate_needs_an_assistant_audio_part(realtime, scripted_bridge)
     assert (await rt.reader.until("error"))[-1]["error"]["code"] == "item_not_found"
 
 
-async def test_out_of_band_response_leaves_the_conversation_alone(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_out_of_band_response_leaves_the_conversation_alone(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item={**user_text("in conversation"), "id": "item_1"})
     await rt.reader.until("conversation.item.done")
     await rt.conn.response.create(
@@ -259,8 +259,8 @@ async def test_out_of_band_response_leaves_the_conversation_alone(realtime, scri
     assert text_of(events) == "Hello! You said: in conversation"
 
 
-async def test_response_input_can_reference_conversation_items(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_response_input_can_reference_conversation_items(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item={**user_text("referenced"), "id": "item_ref"})
     await rt.conn.conversation.item.create(item=user_text("latest"))
     await rt.reader.drain()
@@ -274,8 +274,8 @@ async def test_response_input_can_reference_conversation_items(realtime, scripte
     assert text_of(events) == "Hello! You said: referenced"
 
 
-async def test_max_output_tokens_ends_incomplete(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_max_output_tokens_ends_incomplete(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("one two three four five six"))
     await rt.conn.response.create(response={"max_output_tokens": 3})
     events = await rt.reader.until("response.done")
@@ -285,8 +285,8 @@ async def test_max_output_tokens_ends_incomplete(realtime, scripted_bridge):
     assert text_of(events) == "Hello! You said:"
 
 
-async def test_brain_failure_fails_the_response_not_the_session(realtime, scripted_bridge):
-    rt = await realtime(scripted_bridge)
+async def test_brain_failure_fails_the_response_not_the_session(realtime, scripted_server):
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("fail now"))
     await rt.conn.response.create()
     done = (await rt.reader.until("response.done"))[-1]["response"]
@@ -297,8 +297,8 @@ async def test_brain_failure_fails_the_response_not_the_session(realtime, script
     assert text_of(events) == "Hello! You said: still here?"
 
 
-async def test_two_sessions_are_independent(realtime, scripted_bridge):
-    one, two = await asyncio.gather(realtime(scripted_bridge), realtime(scripted_bridge))
+async def test_two_sessions_are_independent(realtime, scripted_server):
+    one, two = await asyncio.gather(realtime(scripted_server), realtime(scripted_server))
     assert one.created["session"]["id"] != two.created["session"]["id"]
     await one.conn.conversation.item.create(item=user_text("one"))
     await two.conn.conversation.item.create(item=user_text("two"))
@@ -311,18 +311,18 @@ async def test_two_sessions_are_independent(realtime, scripted_bridge):
     assert text_of(e2) == "Hello! You said: two"
 
 
-async def test_disconnect_mid_response_leaves_nothing_behind(realtime, scripted_bridge):
+async def test_disconnect_mid_response_leaves_nothing_behind(realtime, scripted_server):
     import httpx
 
-    rt = await realtime(scripted_bridge)
+    rt = await realtime(scripted_server)
     await rt.conn.conversation.item.create(item=user_text("slow goodbye"))
     await rt.conn.response.create()
     await rt.reader.until("response.output_text.delta")
     await rt.conn.close()
-    async with httpx.AsyncClient(base_url=scripted_bridge.http_url) as http:
+    async with httpx.AsyncClient(base_url=scripted_server.http_url) as http:
         for _ in range(50):
             if (await http.get("/health")).json()["sessions"] == 0:
                 break
             await asyncio.sleep(0.1)
         assert (await http.get("/health")).json()["sessions"] == 0
-    assert "Task was destroyed but it is pending" not in scripted_bridge.log()
+    assert "Task was destroyed but it is pending" not in scripted_server.log()

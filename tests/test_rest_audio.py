@@ -23,12 +23,12 @@ CLIP = next(m for m in manifest() if m["file"] == "jfk_inaugural_ask_not.wav")
 
 
 @pytest.fixture(scope="module")
-def client(voice_bridge) -> OpenAI:
-    return OpenAI(api_key="unused", base_url=f"{voice_bridge.http_url}/v1")
+def client(voice_server) -> OpenAI:
+    return OpenAI(api_key="unused", base_url=f"{voice_server.http_url}/v1")
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
-def test_speech_in_every_format_says_the_text(client, voice_bridge, fmt):
+def test_speech_in_every_format_says_the_text(client, voice_server, fmt):
     audio = client.audio.speech.create(
         model="tts-1", voice="alloy", input=SENTENCE, response_format=fmt
     ).content
@@ -37,7 +37,7 @@ def test_speech_in_every_format_says_the_text(client, voice_bridge, fmt):
     else:
         pcm24k = decode_file(audio, rate=24000).tobytes()
     assert len(pcm24k) > 24000 * 2  # more than a second of speech
-    heard = transcribe(voice_bridge.http_url, pcm24k)
+    heard = transcribe(voice_server.http_url, pcm24k)
     assert word_error_rate([SENTENCE], [heard]) <= 0.15, heard
 
 
@@ -50,9 +50,9 @@ def test_speech_streams_in_chunks(client):
     assert len(chunks) >= 2
 
 
-def test_speech_sse_events(voice_bridge):
+def test_speech_sse_events(voice_server):
     response = httpx.post(
-        f"{voice_bridge.http_url}/v1/audio/speech",
+        f"{voice_server.http_url}/v1/audio/speech",
         json={
             "model": "tts-1",
             "input": "Hello. Goodbye.",
@@ -100,15 +100,15 @@ def test_speech_speed_changes_duration(client):
         ),
     ],
 )
-def test_bad_speech_requests_are_400_with_the_param(voice_bridge, body, param):
-    response = httpx.post(f"{voice_bridge.http_url}/v1/audio/speech", json=body, timeout=30)
+def test_bad_speech_requests_are_400_with_the_param(voice_server, body, param):
+    response = httpx.post(f"{voice_server.http_url}/v1/audio/speech", json=body, timeout=30)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
 
 
-def test_speech_with_invalid_json_is_400(voice_bridge):
+def test_speech_with_invalid_json_is_400(voice_server):
     response = httpx.post(
-        f"{voice_bridge.http_url}/v1/audio/speech",
+        f"{voice_server.http_url}/v1/audio/speech",
         content=b"{nope",
         headers={"content-type": "application/json"},
     )
@@ -181,9 +181,9 @@ def test_bad_uploads_get_openai_shaped_errors(client, name, data, status, code):
     assert raised.value.body["code"] == code
 
 
-def test_upload_without_a_file_part_is_400(voice_bridge):
+def test_upload_without_a_file_part_is_400(voice_server):
     response = httpx.post(
-        f"{voice_bridge.http_url}/v1/audio/transcriptions",
+        f"{voice_server.http_url}/v1/audio/transcriptions",
         data={"model": "whisper-1"},
         files={"x": ("a", b"b")},
     )
@@ -197,15 +197,15 @@ def test_silence_transcribes_to_nothing_much(client):
     assert len(result.text.split()) <= 2
 
 
-def test_voices_listing_and_alias(voice_bridge):
+def test_voices_listing_and_alias(voice_server):
     for path in ("/v1/audio/voices", "/v1/tts/voices"):
-        voices = httpx.get(f"{voice_bridge.http_url}{path}").json()["data"]
+        voices = httpx.get(f"{voice_server.http_url}{path}").json()["data"]
         assert voices and {"id", "name", "language"} <= set(voices[0])
 
 
-def test_audio_endpoints_without_voice_engines_say_so(scripted_bridge):
+def test_audio_endpoints_without_voice_engines_say_so(scripted_server):
     response = httpx.post(
-        f"{scripted_bridge.http_url}/v1/audio/speech", json={"input": "hi", "voice": "alloy"}
+        f"{scripted_server.http_url}/v1/audio/speech", json={"input": "hi", "voice": "alloy"}
     )
     assert response.status_code == 503 and response.json()["error"]["code"] == "audio_unavailable"
 

@@ -1,7 +1,7 @@
-"""The voice loop through a live bridge and the openai SDK: real speech in (streamed at real-time
+"""The voice loop through a live server and the openai SDK: real speech in (streamed at real-time
 pace), turns, live transcripts, spoken answers, barge-in, truncation, cancel, G.711, semantic_vad.
 
-The brain is the scripted LLM ("Hello! You said: …"), so what the bridge heard is what it says."""
+The brain is the scripted LLM ("Hello! You said: …"), so what the server heard is what it says."""
 
 import asyncio
 import base64
@@ -36,8 +36,8 @@ def with_silence(clip: np.ndarray, before: float = 0.3, after: float = 1.2) -> n
     return np.concatenate([silence(before), clip, silence(after)])
 
 
-async def test_spoken_turn_end_to_end(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_spoken_turn_end_to_end(realtime, voice_server):
+    rt = await realtime(voice_server)
     assert rt.created["session"]["output_modalities"] == ["audio"]
     assert rt.created["session"]["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     feeding = asyncio.create_task(
@@ -77,7 +77,7 @@ async def test_spoken_turn_end_to_end(realtime, voice_bridge):
     spoken = done["output"][0]["content"][0]
     assert spoken["type"] == "output_audio"
     assert spoken["transcript"] == f"Hello! You said: {transcript}"
-    heard = transcribe(voice_bridge.http_url, pcm_from_deltas(events))
+    heard = transcribe(voice_server.http_url, pcm_from_deltas(events))
     assert word_error_rate([spoken["transcript"]], [heard]) <= 0.25, (
         spoken["transcript"],
         heard,
@@ -89,12 +89,12 @@ async def test_spoken_turn_end_to_end(realtime, voice_bridge):
     assert transcript_deltas == spoken["transcript"]
 
 
-async def test_a_pause_inside_the_turn_does_not_end_it(realtime, voice_bridge):
+async def test_a_pause_inside_the_turn_does_not_end_it(realtime, voice_server):
     """A pause long enough to start a speculative answer but shorter than the silence window:
     the speculation is dropped without a trace and the transcript goes on to the end."""
-    first = tts_clip(voice_bridge.http_url, "Turn on the lights.")
-    second = tts_clip(voice_bridge.http_url, "And close the door.")
-    rt = await realtime(voice_bridge)
+    first = tts_clip(voice_server.http_url, "Turn on the lights.")
+    second = tts_clip(voice_server.http_url, "And close the door.")
+    rt = await realtime(voice_server)
     await update_session(
         rt,
         output_modalities=["text"],
@@ -115,8 +115,8 @@ async def test_a_pause_inside_the_turn_does_not_end_it(realtime, voice_bridge):
     assert text_of(events) == f"Hello! You said: {transcript}"
 
 
-async def test_g711_in_and_out(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_g711_in_and_out(realtime, voice_server):
+    rt = await realtime(voice_server)
     await update_session(
         rt,
         audio={
@@ -140,8 +140,8 @@ async def test_g711_in_and_out(realtime, voice_bridge):
     assert pcm.size > 8000 and np.abs(pcm).max() > 1000  # a second of real audio at 8 kHz
 
 
-async def test_text_modality_answers_a_spoken_turn_in_text(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_text_modality_answers_a_spoken_turn_in_text(realtime, voice_server):
+    rt = await realtime(voice_server)
     await update_session(rt, output_modalities=["text"])
     feeding = asyncio.create_task(
         stream_audio(rt.conn, with_silence(load_clip(CLIP["file"])), pace=2.0)
@@ -155,10 +155,10 @@ async def test_text_modality_answers_a_spoken_turn_in_text(realtime, voice_bridg
     assert text_of(events) == f"Hello! You said: {transcript}"
 
 
-async def test_barge_in_cancels_the_answer(realtime, voice_bridge):
-    long_question = tts_clip(voice_bridge.http_url, "Please answer me slow and long.")
-    interruption = tts_clip(voice_bridge.http_url, "Stop, that is enough.")
-    rt = await realtime(voice_bridge)
+async def test_barge_in_cancels_the_answer(realtime, voice_server):
+    long_question = tts_clip(voice_server.http_url, "Please answer me slow and long.")
+    interruption = tts_clip(voice_server.http_url, "Stop, that is enough.")
+    rt = await realtime(voice_server)
     await stream_audio(rt.conn, with_silence(long_question, after=0.8), pace=2.0)
     events = await rt.reader.until("response.output_audio.delta", timeout=90)
     created = next(e for e in events if e["type"] == "response.created")
@@ -175,9 +175,9 @@ async def test_barge_in_cancels_the_answer(realtime, voice_bridge):
     assert events[-1]["response"]["status"] == "completed"
 
 
-async def test_cancel_mid_audio_then_no_more_deltas(realtime, voice_bridge):
-    question = tts_clip(voice_bridge.http_url, "Tell me a long, slow story.")
-    rt = await realtime(voice_bridge)
+async def test_cancel_mid_audio_then_no_more_deltas(realtime, voice_server):
+    question = tts_clip(voice_server.http_url, "Tell me a long, slow story.")
+    rt = await realtime(voice_server)
     await stream_audio(rt.conn, with_silence(question, after=0.8), pace=3.0)
     events = await rt.reader.until("response.output_audio.delta", timeout=90)
     response_id = next(e for e in events if e["type"] == "response.created")["response"]["id"]
@@ -188,8 +188,8 @@ async def test_cancel_mid_audio_then_no_more_deltas(realtime, voice_bridge):
     assert not [e for e in later if e.get("response_id") == response_id]
 
 
-async def test_truncate_cuts_the_transcript_to_what_was_heard(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_truncate_cuts_the_transcript_to_what_was_heard(realtime, voice_server):
+    rt = await realtime(voice_server)
     await stream_audio(rt.conn, with_silence(load_clip(CLIP["file"])), pace=3.0)
     events = await rt.reader.until("response.done", timeout=90)
     item = events[-1]["response"]["output"][0]
@@ -215,8 +215,8 @@ async def test_truncate_cuts_the_transcript_to_what_was_heard(realtime, voice_br
     assert (error["param"], error["event_id"]) == ("audio_end_ms", "evt_far")
 
 
-async def test_manual_turns_commit_and_clear(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_manual_turns_commit_and_clear(realtime, voice_server):
+    rt = await realtime(voice_server)
     await update_session(rt, audio={"input": {"turn_detection": None}})
     await rt.conn.send({"type": "input_audio_buffer.commit", "event_id": "evt_empty"})
     error = (await rt.reader.until("error"))[-1]["error"]
@@ -243,8 +243,8 @@ async def test_manual_turns_commit_and_clear(realtime, voice_bridge):
     assert events[-1]["response"]["status"] == "completed"
 
 
-async def test_bad_audio_is_an_error_and_the_session_goes_on(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_bad_audio_is_an_error_and_the_session_goes_on(realtime, voice_server):
+    rt = await realtime(voice_server)
     await rt.conn.send(
         {"type": "input_audio_buffer.append", "event_id": "evt_b64", "audio": "%%%not base64"}
     )
@@ -262,9 +262,9 @@ async def test_bad_audio_is_an_error_and_the_session_goes_on(realtime, voice_bri
     assert events[-1]["response"]["status"] == "completed"
 
 
-async def _turn_end_delay_ms(realtime, voice_bridge, clip: np.ndarray, eagerness: str) -> int:
+async def _turn_end_delay_ms(realtime, voice_server, clip: np.ndarray, eagerness: str) -> int:
     """How long after the speech ends the semantic_vad turn detector ends the turn."""
-    rt = await realtime(voice_bridge)
+    rt = await realtime(voice_server)
     await update_session(
         rt,
         output_modalities=["text"],
@@ -289,18 +289,18 @@ async def _turn_end_delay_ms(realtime, voice_bridge, clip: np.ndarray, eagerness
     return stopped["audio_end_ms"] - speech_end_ms
 
 
-async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_bridge):
-    complete = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen.")
-    trailing = tts_clip(voice_bridge.http_url, "Turn on the lights in the kitchen and then")
-    complete_ms = await _turn_end_delay_ms(realtime, voice_bridge, complete, "low")
-    trailing_ms = await _turn_end_delay_ms(realtime, voice_bridge, trailing, "low")
+async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_server):
+    complete = tts_clip(voice_server.http_url, "Turn on the lights in the kitchen.")
+    trailing = tts_clip(voice_server.http_url, "Turn on the lights in the kitchen and then")
+    complete_ms = await _turn_end_delay_ms(realtime, voice_server, complete, "low")
+    trailing_ms = await _turn_end_delay_ms(realtime, voice_server, trailing, "low")
     # low: ~700 ms after a complete sentence (plus the final transcript's latency, which a busy
     # machine stretches), up to 8 s after a trailing "and then" (a lone final "and" comes out of the TTS as "end").
     assert complete_ms + 2000 < trailing_ms, (complete_ms, trailing_ms)
 
 
-async def test_beta_dialect_audio_events(realtime, voice_bridge):
-    rt = await realtime(voice_bridge, beta=True)
+async def test_beta_dialect_audio_events(realtime, voice_server):
+    rt = await realtime(voice_server, beta=True)
     assert rt.created["session"]["modalities"] == ["text", "audio"]
     await stream_audio(rt.conn, with_silence(load_clip(CLIP["file"])), pace=3.0)
     events = await rt.reader.until("response.done", timeout=90)
@@ -309,8 +309,8 @@ async def test_beta_dialect_audio_events(realtime, voice_bridge):
     assert "response.output_audio.delta" not in kinds
 
 
-async def test_a_full_input_buffer_refuses_appends_and_the_session_goes_on(realtime, voice_bridge):
-    rt = await realtime(voice_bridge)
+async def test_a_full_input_buffer_refuses_appends_and_the_session_goes_on(realtime, voice_server):
+    rt = await realtime(voice_server)
     await update_session(rt, audio={"input": {"turn_detection": None}})
     await stream_audio(rt.conn, silence(19.5), chunk_ms=500, pace=0)
     await rt.conn.send(

@@ -1,4 +1,4 @@
-"""Helpers for voice tests: real speech clips, speech made by the bridge's own TTS, real-time
+"""Helpers for voice tests: real speech clips, speech made by the server's own TTS, real-time
 streaming into a Realtime connection."""
 
 import asyncio
@@ -14,7 +14,7 @@ from tests.corpus import load_clip, manifest
 
 
 def tts_clip(http_url: str, text: str) -> np.ndarray:
-    """Speech for `text` at 24 kHz, from the bridge's own /v1/audio/speech."""
+    """Speech for `text` at 24 kHz, from the server's own /v1/audio/speech."""
     response = httpx.post(
         f"{http_url}/v1/audio/speech",
         json={"model": "tts", "input": text, "voice": "alloy", "response_format": "pcm"},
@@ -50,7 +50,7 @@ def pcm_from_deltas(events: list[dict], delta_type: str = "response.output_audio
 
 
 def transcribe(http_url: str, pcm24k: bytes) -> str:
-    """Transcribe 24 kHz PCM with the bridge's own /v1/audio/transcriptions."""
+    """Transcribe 24 kHz PCM with the server's own /v1/audio/transcriptions."""
     import io
 
     buffer = io.BytesIO()

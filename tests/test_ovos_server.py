@@ -1,5 +1,5 @@
-"""The bridge on a real OVOS stack: ovos-messagebus and ovos-core (intent pipeline + the
-reference skill) as processes, the bridge pointed at the bus, Realtime clients on the openai SDK.
+"""The server on a real OVOS stack: ovos-messagebus and ovos-core (intent pipeline + the
+reference skill) as processes, the server pointed at the bus, Realtime clients on the openai SDK.
 
 The LLM is tests.ovos_llm:DirectedLLM (the scripted LLM, plus `use <tool> <JSON>` to call a
 given server tool). The bus-restart test runs last: it takes the bus down and brings it back.
@@ -40,10 +40,10 @@ TOOLBOX = {
 
 
 @pytest.fixture(scope="module")
-def ovos_bridge(bridge_factory, ovos_stack, tmp_path_factory):  # noqa: F811
+def ovos_server(server_factory, ovos_stack, tmp_path_factory):  # noqa: F811
     personas = tmp_path_factory.mktemp("personas")
     (personas / "toolbox.json").write_text(json.dumps(TOOLBOX))
-    return bridge_factory(
+    return server_factory(
         {
             "llm": {"backend": DIRECTED},
             "voice": {"enabled": False},
@@ -55,13 +55,13 @@ def ovos_bridge(bridge_factory, ovos_stack, tmp_path_factory):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def bridge_connected(ovos_bridge):
-    assert wait_until(lambda: health(ovos_bridge)["ovos"]["connected"], 20), ovos_bridge.log()
-    return ovos_bridge
+def server_connected(ovos_server):
+    assert wait_until(lambda: health(ovos_server)["ovos"]["connected"], 20), ovos_server.log()
+    return ovos_server
 
 
-def health(bridge) -> dict:
-    return httpx.get(f"{bridge.http_url}/health", timeout=5).json()
+def health(server) -> dict:
+    return httpx.get(f"{server.http_url}/health", timeout=5).json()
 
 
 async def turn(rt: Realtime, text: str, timeout: float = 30) -> list[dict]:
@@ -78,8 +78,8 @@ def mcp_items(events: list[dict]) -> list[dict]:
 # ---- ovos brain mode ----
 
 
-async def test_ovos_persona_answers_with_the_skill(realtime, bridge_connected):
-    rt = await realtime(bridge_connected, model="ovos")
+async def test_ovos_persona_answers_with_the_skill(realtime, server_connected):
+    rt = await realtime(server_connected, model="ovos")
     events = await turn(rt, "what time is it")
     assert events[-1]["response"]["status"] == "completed"
     assert TIME_ANSWER.match(text_of(events)), text_of(events)
@@ -87,23 +87,23 @@ async def test_ovos_persona_answers_with_the_skill(realtime, bridge_connected):
     assert types(events).count("response.output_text.delta") == 1
 
 
-async def test_ovos_persona_falls_back_to_the_llm_when_no_skill_can(realtime, bridge_connected):
-    rt = await realtime(bridge_connected, model="ovos")
+async def test_ovos_persona_falls_back_to_the_llm_when_no_skill_can(realtime, server_connected):
+    rt = await realtime(server_connected, model="ovos")
     events = await turn(rt, "tell me about the moon")
     assert text_of(events) == "Hello! You said: tell me about the moon"
 
 
-async def test_expect_response_sends_the_next_turn_back_to_the_skill(realtime, bridge_connected):
-    rt = await realtime(bridge_connected, model="ovos")
+async def test_expect_response_sends_the_next_turn_back_to_the_skill(realtime, server_connected):
+    rt = await realtime(server_connected, model="ovos")
     asked = await turn(rt, "start a timer")
     assert text_of(asked) == "For how long?"
     answered = await turn(rt, "two seconds")
     assert text_of(answered) == "Timer started for 2 seconds."
 
 
-async def test_two_sessions_stay_apart(realtime, bridge_connected):
+async def test_two_sessions_stay_apart(realtime, server_connected):
     a, b = await asyncio.gather(
-        realtime(bridge_connected, model="ovos"), realtime(bridge_connected, model="ovos")
+        realtime(server_connected, model="ovos"), realtime(server_connected, model="ovos")
     )
     for _ in range(2):
         events_a, events_b = await asyncio.gather(
@@ -117,8 +117,8 @@ async def test_two_sessions_stay_apart(realtime, bridge_connected):
 # ---- persona mode: skill APIs and ask_ovos as server tools ----
 
 
-async def test_llm_calls_a_skill_api_and_the_result_reaches_the_answer(realtime, bridge_connected):
-    rt = await realtime(bridge_connected)
+async def test_llm_calls_a_skill_api_and_the_result_reaches_the_answer(realtime, server_connected):
+    rt = await realtime(server_connected)
     events = await turn(rt, "use get_time {}")
     (mcp,) = mcp_items(events)
     assert mcp["name"] == "get_time" and mcp["server_label"] == "ovos"
@@ -126,19 +126,19 @@ async def test_llm_calls_a_skill_api_and_the_result_reaches_the_answer(realtime,
     assert text_of(events) == f"The tool said: {mcp['output']}"
 
 
-async def test_scripted_llm_calls_the_first_skill_tool(realtime, bridge_connected):
+async def test_scripted_llm_calls_the_first_skill_tool(realtime, server_connected):
     # "call a tool" makes the scripted LLM call the first tool on offer; the toolbox persona
     # offers the reference skill's API alone, and tools come sorted by name: cancel_timer first.
-    rt = await realtime(bridge_connected, model="toolbox")
+    rt = await realtime(server_connected, model="toolbox")
     events = await turn(rt, "please call a tool")
     (mcp,) = mcp_items(events)
     assert (mcp["name"], mcp["output"]) == ("cancel_timer", "There is no such timer running.")
     assert text_of(events) == "The tool said: There is no such timer running."
 
 
-async def test_skill_timer_runs_in_the_session_context(realtime, bridge_connected, bus_client):  # noqa: F811
+async def test_skill_timer_runs_in_the_session_context(realtime, server_connected, bus_client):  # noqa: F811
     recorder = BusRecorder(bus_client, f"{SKILL_ID}.timer.expired", "speak")
-    rt = await realtime(bridge_connected)
+    rt = await realtime(server_connected)
     session_id = rt.created["session"]["id"]
     try:
         args = json.dumps({"duration_seconds": 1, "name": "tea"})
@@ -161,8 +161,8 @@ async def test_skill_timer_runs_in_the_session_context(realtime, bridge_connecte
         recorder.close()
 
 
-async def test_ask_ovos_runs_the_utterance_through_the_pipeline(realtime, bridge_connected):
-    rt = await realtime(bridge_connected)
+async def test_ask_ovos_runs_the_utterance_through_the_pipeline(realtime, server_connected):
+    rt = await realtime(server_connected)
     events = await turn(rt, 'use ask_ovos {"utterance": "what time is it"}')
     (mcp,) = mcp_items(events)
     assert mcp["name"] == "ask_ovos"
@@ -172,9 +172,9 @@ async def test_ask_ovos_runs_the_utterance_through_the_pipeline(realtime, bridge
     assert mcp_items(events)[0]["output"] == "No OVOS skill could handle that."
 
 
-async def test_lang_and_site_id_come_from_the_query(realtime, bridge_connected, bus_client):  # noqa: F811
+async def test_lang_and_site_id_come_from_the_query(realtime, server_connected, bus_client):  # noqa: F811
     recorder = BusRecorder(bus_client, "recognizer_loop:utterance")
-    rt = await realtime(bridge_connected, model="ovos", lang="en-GB", site_id="kitchen")
+    rt = await realtime(server_connected, model="ovos", lang="en-GB", site_id="kitchen")
     session_id = rt.created["session"]["id"]
     try:
         await turn(rt, "what time is it")
@@ -195,11 +195,11 @@ def send_raw(client, payload: str) -> None:
     client.client.send(payload)
 
 
-async def test_stop_on_the_bus_cancels_the_response(realtime, bridge_connected, bus_client):  # noqa: F811
+async def test_stop_on_the_bus_cancels_the_response(realtime, server_connected, bus_client):  # noqa: F811
     recorder = BusRecorder(
         bus_client, "recognizer_loop:audio_output_end", "recognizer_loop:audio_output_start"
     )
-    rt = await realtime(bridge_connected)
+    rt = await realtime(server_connected)
     session_id = rt.created["session"]["id"]
     try:
         await rt.conn.conversation.item.create(item=user_text("slow please"))
@@ -256,11 +256,11 @@ async def ask_until_skill_answers(rt: Realtime, deadline_s: float = 40) -> str:
     return answer
 
 
-async def test_bad_and_foreign_bus_messages_are_ignored(realtime, bridge_connected, ovos_stack):  # noqa: F811
+async def test_bad_and_foreign_bus_messages_are_ignored(realtime, server_connected, ovos_stack):  # noqa: F811
     # A frame that is not a message breaks the connection of every stock ovos-bus-client
-    # (ovos-core's too, which reconnects 5 s later); the bridge drops the frame and stays on.
+    # (ovos-core's too, which reconnects 5 s later); the server drops the frame and stays on.
     sender = open_bus_client(ovos_stack.bus_url)
-    rt = await realtime(bridge_connected, model="ovos")
+    rt = await realtime(server_connected, model="ovos")
     session_id = rt.created["session"]["id"]
     try:
         garbage = [
@@ -293,15 +293,15 @@ async def test_bad_and_foreign_bus_messages_are_ignored(realtime, bridge_connect
         answer = await ask_until_skill_answers(rt)
         assert TIME_ANSWER.match(answer), answer
         assert "intruder" not in answer
-        assert health(bridge_connected)["ovos"]["connected"]
-        assert health(bridge_connected)["ovos"]["connections"] == 1  # never dropped the bus
+        assert health(server_connected)["ovos"]["connected"]
+        assert health(server_connected)["ovos"]["connections"] == 1  # never dropped the bus
     finally:
         sender.close()
 
 
 async def test_malformed_public_api_replies_are_skipped(
     realtime,
-    bridge_factory,
+    server_factory,
     ovos_stack,  # noqa: F811
     bus_client,  # noqa: F811
 ):
@@ -324,7 +324,7 @@ async def test_malformed_public_api_replies_are_skipped(
 
     bus_client.on(f"{fake}.public_api", broken_api)
     bus_client.on(f"{fake}.odd", odd)
-    bridge = bridge_factory(
+    server = server_factory(
         {
             "llm": {"backend": DIRECTED},
             "voice": {"enabled": False},
@@ -332,8 +332,8 @@ async def test_malformed_public_api_replies_are_skipped(
         }
     )
     try:
-        assert wait_until(lambda: health(bridge)["ovos"]["connected"], 20)
-        rt = await realtime(bridge)
+        assert wait_until(lambda: health(server)["ovos"]["connected"], 20)
+        rt = await realtime(server)
         events = await turn(rt, "use ok_but_odd {}")
         assert mcp_items(events)[0]["output"] == '{"odd": true}'
         events = await turn(rt, "use get_time {}")
@@ -343,27 +343,27 @@ async def test_malformed_public_api_replies_are_skipped(
     finally:
         bus_client.remove(f"{fake}.public_api", broken_api)
         bus_client.remove(f"{fake}.odd", odd)
-        bridge.stop()
+        server.stop()
 
 
 # ---- the bus goes down and comes back (last: it restarts the bus) ----
 
 
-async def test_bus_restart_keeps_bridge_and_sessions(realtime, bridge_connected, ovos_stack):  # noqa: F811
-    rt = await realtime(bridge_connected, model="ovos")
+async def test_bus_restart_keeps_server_and_sessions(realtime, server_connected, ovos_stack):  # noqa: F811
+    rt = await realtime(server_connected, model="ovos")
     assert TIME_ANSWER.match(text_of(await turn(rt, "what time is it")))
     ovos_stack.bus.send_signal(signal.SIGKILL)
     ovos_stack.bus.wait(10)
-    assert wait_until(lambda: not health(bridge_connected)["ovos"]["connected"], 15)
+    assert wait_until(lambda: not health(server_connected)["ovos"]["connected"], 15)
     # the session lives on: with no bus, the ovos persona's LLM answers
     events = await turn(rt, "what time is it")
     assert text_of(events) == "Hello! You said: what time is it"
     ovos_stack.start_bus()
-    assert wait_until(lambda: health(bridge_connected)["ovos"]["connected"], 20)
-    assert health(bridge_connected)["ovos"]["connections"] >= 2
+    assert wait_until(lambda: health(server_connected)["ovos"]["connected"], 20)
+    assert health(server_connected)["ovos"]["connections"] >= 2
     # ovos-core reconnects on its own schedule (5 s); then skills answer again
     answer = await ask_until_skill_answers(rt)
     assert TIME_ANSWER.match(answer), answer
-    rt = await realtime(bridge_connected)
+    rt = await realtime(server_connected)
     events = await turn(rt, "use get_time {}")
     assert re.match(r"^\d\d:\d\d", mcp_items(events)[0]["output"]), events[-1]

@@ -1,4 +1,4 @@
-"""Start a bridge process for a benchmark and wait for it to answer /health."""
+"""Start a server process for a benchmark and wait for it to answer /health."""
 
 import contextlib
 import os
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
-class Bridge:
+class Server:
     ws_base: str  # ws://127.0.0.1:PORT/v1
     http_url: str  # http://127.0.0.1:PORT
     pid: int
@@ -36,11 +36,11 @@ def _code_path() -> str:
     other = os.environ.get("OVOS_REALTIME_BENCH_CODE")
     if not other:
         return str(REPO)
-    return os.pathsep.join(str(Path(other) / part) for part in ("bridge", "plugins", ""))
+    return os.pathsep.join(str(Path(other) / part) for part in ("server", "plugins", ""))
 
 
 @contextlib.contextmanager
-def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge]:
+def running_server(config: dict, log_path: str | None = None) -> Iterator[Server]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -64,7 +64,7 @@ def running_bridge(config: dict, log_path: str | None = None) -> Iterator[Bridge
                     if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                         break
                 time.sleep(0.2)
-            yield Bridge(f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid)
+            yield Server(f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
