@@ -36,7 +36,7 @@ def last_user_text(request: BrainRequest) -> str | None:
 
 
 class OvosBrain:
-    """An Brain for one session: the OVOS pipeline, with the persona's LLM as fallback."""
+    """A Brain for one session: the OVOS pipeline, with the persona's LLM as fallback."""
 
     name = "ovos"
     # Running a turn acts (a skill may start a timer): never start one speculatively.
