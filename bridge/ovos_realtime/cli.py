@@ -42,6 +42,24 @@ def _serve_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
+def _wyoming_overrides(args: argparse.Namespace) -> dict:
+    wyoming: dict = {}
+    if args.uri is not None:
+        wyoming["uri"] = args.uri
+    if args.zeroconf is not None:
+        wyoming["zeroconf"] = args.zeroconf
+    overrides: dict = {"wyoming": wyoming}
+    if args.insecure:
+        overrides["server"] = {"insecure": True}
+    if args.llm_backend is not None:
+        overrides["llm"] = {"backend": args.llm_backend}
+    if args.persona is not None:
+        overrides["personas"] = {"default": args.persona}
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    return overrides
+
+
 def check_bind(settings: Settings) -> None:
     """Without an API key the server only listens on loopback, unless told --insecure."""
     server = settings.server
@@ -52,6 +70,49 @@ def check_bind(settings: Settings) -> None:
         )
 
 
+def check_wyoming_bind(settings: Settings) -> None:
+    """Wyoming has no authentication: only loopback (or a unix socket) unless --insecure."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(settings.wyoming.uri)
+    host = parsed.hostname or ""
+    if parsed.scheme == "tcp" and not settings.server.insecure and not _is_loopback(host):
+        raise ConfigError(
+            f"wyoming.uri: refusing to listen on {host}: the Wyoming protocol has no "
+            "authentication, so anyone who reaches the port can use it. Pass --insecure "
+            "(server.insecure) to listen there anyway, e.g. for Home Assistant on your LAN."
+        )
+
+
+def run_wyoming(settings: Settings) -> None:
+    """The Wyoming door alone, until SIGTERM or Ctrl-C."""
+    import asyncio
+    import signal
+
+    from ovos_realtime.server.wyoming.service import WyomingDoor
+    from ovos_realtime.wiring import build_assistant
+
+    check_wyoming_bind(settings)
+
+    async def main() -> None:
+        assistant = build_assistant(settings)
+        door = WyomingDoor(assistant, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await assistant.start()
+        try:
+            await door.start()
+            log.info("ovos-realtime %s: Wyoming on %s", __version__, settings.wyoming.uri)
+            await stop.wait()
+        finally:
+            await door.stop()
+            await assistant.stop()
+
+    asyncio.run(main())
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -59,6 +120,8 @@ def serve(settings: Settings) -> None:
     from ovos_realtime.wiring import build_server
 
     check_bind(settings)
+    if settings.wyoming.enabled:
+        check_wyoming_bind(settings)
     app = create_app(build_server(settings))
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port
@@ -122,6 +185,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--persona", metavar="NAME", help="the default persona")
     serve_cmd.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
+    wyoming_cmd = commands.add_parser(
+        "wyoming",
+        help="run the Wyoming server (Home Assistant: speech-to-text, text-to-speech, agent)",
+        description="Run the Wyoming server alone: speech-to-text, text-to-speech and the "
+        "persona agent as a conversation agent, for Home Assistant's Wyoming integration. "
+        "(`serve` runs it beside the HTTP server when wyoming.enabled is true.)",
+    )
+    wyoming_cmd.add_argument("--config", metavar="FILE", help="YAML config file")
+    wyoming_cmd.add_argument(
+        "--uri", help="tcp://HOST:PORT or unix://PATH (default tcp://127.0.0.1:10300)"
+    )
+    wyoming_cmd.add_argument(
+        "--zeroconf",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="NAME",
+        help="advertise the server to Home Assistant over mDNS (optionally under NAME)",
+    )
+    wyoming_cmd.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening on a non-loopback address (Wyoming has no authentication)",
+    )
+    wyoming_cmd.add_argument("--llm-backend", help="embedded | openai | package.module:Class")
+    wyoming_cmd.add_argument("--persona", metavar="NAME", help="the default persona")
+    wyoming_cmd.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
     models_cmd = commands.add_parser(
         "models",
         help="list the models and voices the engines can use; pull one",
@@ -155,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
             serve(settings)
+        elif args.command == "wyoming":
+            settings = load_settings(args.config, overrides=_wyoming_overrides(args))
+            logging.basicConfig(
+                level=settings.log_level.upper(),
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
+            run_wyoming(settings)
         elif args.command == "models":
             run_models(args)
         elif args.command == "config":

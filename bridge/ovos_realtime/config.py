@@ -125,6 +125,36 @@ class PersonasSettings(_Section):
     default: str = "default"  # the persona of sessions whose model names none
 
 
+class WyomingSettings(_Section):
+    """The Wyoming door (Home Assistant's protocol): speech-to-text, text-to-speech and the
+    persona agent as a conversation agent, beside the HTTP server (`serve`) when enabled, or
+    alone (`ovos-realtime wyoming`)."""
+
+    enabled: bool = False  # run it beside the HTTP server in `serve`
+    uri: str = "tcp://127.0.0.1:10300"  # tcp://HOST:PORT or unix://PATH
+    # Advertise it to Home Assistant over mDNS: true (the default name) or a service name.
+    zeroconf: bool | str = False
+    max_conversations: int = Field(64, ge=1)  # conversation agent histories kept, oldest dropped
+
+    @model_validator(mode="after")
+    def _uri(self) -> "WyomingSettings":
+        from urllib.parse import urlparse
+
+        parsed = urlparse(self.uri)
+        if parsed.scheme == "tcp":
+            try:
+                port = parsed.port
+            except ValueError:
+                port = None
+            if not parsed.hostname or port is None:
+                raise ValueError(f"wyoming.uri must be tcp://HOST:PORT, not {self.uri!r}")
+        elif parsed.scheme != "unix" or not parsed.path:
+            raise ValueError(
+                f"wyoming.uri must be tcp://HOST:PORT or unix://PATH, not {self.uri!r}"
+            )
+        return self
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     llm: LLMSettings = LLMSettings()
@@ -132,6 +162,7 @@ class Settings(_Section):
     voice: VoiceSettings = VoiceSettings()
     ovos: OvosSettings = OvosSettings()
     personas: PersonasSettings = PersonasSettings()
+    wyoming: WyomingSettings = WyomingSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

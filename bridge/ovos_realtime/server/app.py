@@ -52,7 +52,15 @@ def create_app(deps: ServerDeps) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await deps.assistant.start()  # e.g. the OVOS bus connection
+        wyoming = None
+        if deps.settings.wyoming.enabled:  # the Wyoming door, on the same engines and loop
+            from ovos_realtime.server.wyoming.service import WyomingDoor
+
+            wyoming = WyomingDoor(deps.assistant, deps.settings)
+            await wyoming.start()
         yield
+        if wyoming is not None:
+            await wyoming.stop()
         await deps.assistant.stop()
 
     app = Starlette(
