@@ -3,7 +3,9 @@
 `transcript` (the final text) and `transcript-stop`.
 
 The audio goes to the streaming STT as each chunk arrives, so the final text follows
-`audio-stop` after only the last bit of decoding."""
+`audio-stop` after only the last bit of decoding. (Decoding ahead at a VAD pause, as the Realtime
+voice loop does, was tried: peeks at every pause held up the partial decodes and the final came
+later, 1.6 s against 1.0 s on an 11 s clip with a second of quiet before audio-stop.)"""
 
 import asyncio
 import logging
@@ -87,12 +89,16 @@ class AsrStream:
             self.close()
             raise BadRequest("no audio between audio-start and audio-stop", "empty_audio")
         loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             text = await loop.run_in_executor(self.runtime.stt_executor, self.stt.finish)
         except ValueError as exc:  # e.g. a language the model does not know
             self.close()
             raise BadRequest(str(exc), "bad_language") from None
         self._done = True
+        log.debug(
+            "[%s] final text %.0f ms after audio-stop", self.session, (loop.time() - started) * 1000
+        )
         if text.startswith(self._sent) and text != self._sent:
             self.send(TranscriptChunk(text=text[len(self._sent) :]).event())
         log.info("[%s] transcribed %.2f s: %r", self.session, self.samples / RATE, text[:80])
