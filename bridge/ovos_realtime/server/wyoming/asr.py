@@ -46,11 +46,14 @@ class AsrStream:
         self._sent = ""
         self._done = False
         loop = asyncio.get_running_loop()
-        self.stt = Transcription(
-            runtime.engines.stt,
-            language,
-            lambda text: loop.call_soon_threadsafe(self._partial, text),
-        )
+        try:
+            self.stt = Transcription(
+                runtime.engines.stt,
+                language,
+                lambda text: loop.is_closed() or loop.call_soon_threadsafe(self._partial, text),
+            )
+        except ValueError as exc:  # e.g. a language the model does not know
+            raise BadRequest(str(exc), "bad_language") from None
         send(TranscriptStart(language=language).event())
 
     def _partial(self, text: str) -> None:
@@ -95,7 +98,7 @@ class AsrStream:
         except ValueError as exc:  # e.g. a language the model does not know
             self.close()
             raise BadRequest(str(exc), "bad_language") from None
-        self._done = True
+        self.close()
         log.debug(
             "[%s] final text %.0f ms after audio-stop", self.session, (loop.time() - started) * 1000
         )

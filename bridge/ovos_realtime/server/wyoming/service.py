@@ -129,6 +129,9 @@ class WyomingHandler(AsyncEventHandler):
             self._refuse(event.type, exc)
         except (KeyError, TypeError, ValueError) as exc:  # a field missing or of the wrong type
             self._refuse(event.type, BadRequest(f"malformed {event.type}: {exc!r}", "bad_event"))
+        except Exception as exc:  # our bug: the client hears of it, the connection goes on
+            log.exception("[%s] %s failed", self.id, event.type)
+            self.send(Error(text=f"{event.type} failed: {exc}", code="internal_error").event())
         return True
 
     def _refuse(self, what: str, exc: BadRequest) -> None:
@@ -226,7 +229,15 @@ class WyomingHandler(AsyncEventHandler):
                 return
             raise BadRequest("audio-stop without audio-start", "audio_not_started")
         self._language = None
-        self._job("audio-stop", stream.finish)
+
+        async def work() -> None:
+            try:
+                await stream.finish()
+            except asyncio.CancelledError:  # the client left: end the STT stream too
+                stream.close()
+                raise
+
+        self._job("audio-stop", work)
 
     # ---- tts ----
 
