@@ -10,6 +10,7 @@ once) and bad input (an `error` or a clean close, and the server still answers).
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -319,6 +320,20 @@ async def test_handle_streams_the_answer_and_keeps_each_conversation(wyoming_ser
     assert text == "Nothing before." and context["conversation_id"]
 
 
+async def test_an_agent_failure_is_not_handled_and_the_conversation_goes_on(wyoming_server):
+    port = wyoming_server.wyoming_port
+    events = await ask(port, "please fail now", "failing")
+    kinds = [e.type for e in events]
+    assert kinds[0] == "handled-start" and kinds[-2:] == ["not-handled", "handled-stop"]
+    assert "handled" not in kinds
+    # The failed turn is not in the history: the next turn remembers only what was answered.
+    assert handled(await ask(port, "all good", "failing"))[0] == "Hello! You said: all good"
+    assert handled(await ask(port, "what did I say", "failing"))[0] == (
+        "Before that you said: all good"
+    )
+    assert "the agent failed to answer (failing)" in wyoming_server.log()
+
+
 async def test_ten_clients_at_once_each_get_their_own_answer(wyoming_server):
     port = wyoming_server.wyoming_port
     texts = [f"client number {i} speaking" for i in range(10)]
@@ -396,7 +411,8 @@ async def test_bad_input_gets_an_error_and_the_server_goes_on(wyoming_server):
     log = wyoming_server.log()
     assert "audio-chunk refused: audio-chunk before audio-start" in log
     assert "the client left mid-request" in log
-    assert "Traceback" not in log
+    # No handler failed on any of it (each logs "] <event> failed" with a traceback).
+    assert re.search(r"\] [a-z-]+ failed", log) is None, log
 
 
 # ---- the standalone command and settings ----
