@@ -35,7 +35,11 @@ def build_assistant(settings: Settings) -> Assistant:
             load_engines(voice_settings), voice_settings.tts_workers, voice_settings.max_turn_s
         )
     return Assistant(
-        personas, PersonaBrains(brain, settings.llm), extensions(settings), voice=voice
+        personas,
+        PersonaBrains(brain, settings.llm),
+        extensions(settings),
+        voice=voice,
+        instructions=settings.session.instructions,
     )
 
 

@@ -58,10 +58,13 @@ class AssistantSession:
         tools: ServerToolSource | None = None,
         observers: list[AssistantObserver] | None = None,
         voice: VoiceRuntime | None = None,
+        instructions: str = "",
     ) -> None:
         self.id = conversation_id
         self.persona = persona
         self.brain = brain
+        # The system prompt: the persona's, else the server's default.
+        self.instructions = persona.instructions or instructions
         self.voice = voice
         self._tools = tools
         self.observers = list(observers or [])
@@ -153,11 +156,13 @@ class Assistant:
         brains: PersonaBrains,
         extensions: list[Extension] | None = None,
         voice: VoiceRuntime | None = None,
+        instructions: str = "",
     ) -> None:
         self.personas = personas
         self.brains = brains
         self.extensions = list(extensions or [])
         self.voice = voice
+        self.instructions = instructions  # for personas that bring none
 
     def open(
         self,
@@ -178,6 +183,7 @@ class Assistant:
             tools=_joined_tools([p for p in parts if p.tools is not None]),
             observers=[observer for p in parts for observer in p.observers],
             voice=self.voice,
+            instructions=self.instructions,
         )
 
     async def start(self) -> None:

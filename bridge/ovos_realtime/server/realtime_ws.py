@@ -59,7 +59,7 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     session = RealtimeSession(
         session_id=session_id,
         assistant=assistant,
-        defaults=SessionDefaults.for_persona(assistant.persona, deps.settings, model),
+        defaults=SessionDefaults.for_conversation(assistant, deps.settings, model),
         emit=connection.emit,
     )
     deps.sessions.add(session_id)

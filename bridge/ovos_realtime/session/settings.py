@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ovos_realtime.config import Settings
-from ovos_realtime.core.personas import Persona
+from ovos_realtime.core.assistant import AssistantSession
 from ovos_realtime.protocol.errors import ProtocolError
 
 
@@ -19,14 +19,15 @@ class SessionDefaults:
     max_output_tokens: int | str = "inf"
 
     @classmethod
-    def for_persona(
-        cls, persona: Persona, settings: Settings, model: str | None
+    def for_conversation(
+        cls, conversation: AssistantSession, settings: Settings, model: str | None
     ) -> "SessionDefaults":
         """A session's starting config: the persona's choices, else the settings."""
+        persona = conversation.persona
         llm = persona.llm
         return cls(
             model=model or settings.session.model,
-            instructions=persona.instructions or settings.session.instructions,
+            instructions=conversation.instructions,
             voice=persona.voice or settings.session.voice,
             speed=persona.speed or 1.0,
             temperature=llm.get("temperature", settings.llm.temperature),

@@ -17,7 +17,6 @@ from typing import Any
 from ovos_realtime.brain.base import TextDelta
 from ovos_realtime.config import Settings
 from ovos_realtime.core.assistant import Assistant, AssistantSession
-from ovos_realtime.session.settings import SessionDefaults
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,7 @@ class Conversations:
             return found
         params = {"lang": lang} if lang else {}
         session = self.assistant.open(conversation_id, persona, params)
-        defaults = SessionDefaults.for_persona(session.persona, self.settings, persona)
-        history = [{"role": "system", "content": defaults.instructions}]
+        history = [{"role": "system", "content": session.instructions}]
         conversation = Conversation(session, history)
         self._open[key] = conversation
         while len(self._open) > self.limit:
