@@ -225,23 +225,70 @@ def test_streams_at_other_sample_rates(stt, corpus, rate):
     assert word_error_rate([clip["text"]], [stream.finish()]) <= 0.2
 
 
-def test_callbacks_can_be_used_from_threads(stt, corpus):
-    # Two sessions at once share one model; decodes serialize on the engine lock.
-    clips = corpus[-2:]
-    results: dict[str, str] = {}
+def _stream_clip(stt, clip: dict, speed: float = 0.0) -> tuple[str, list[str], list[str]]:
+    """One background stream fed a clip in 100 ms chunks (`speed` x real time; 0: as fast as
+    possible); returns (final, partials, on_final calls)."""
+    partials: list[str] = []
+    finals: list[str] = []
+    stream = stt.new_stream(on_partial=partials.append, on_final=finals.append)
+    started = time.monotonic()
+    for i in range(0, len(clip["pcm"]), CHUNK):
+        stream.feed(clip["pcm"][i : i + CHUNK])
+        if speed:
+            time.sleep(max(0.0, started + (i + CHUNK) / 2 / RATE / speed - time.monotonic()))
+    return stream.finish(), partials, finals
+
+
+def _stream_at_once(stt, clips: list[dict], speed: float = 0.0) -> dict[str, tuple]:
+    """Stream every clip at the same time, each from its own thread (one shared model)."""
+    results: dict[str, tuple] = {}
 
     def run(clip):
-        stream = stt.new_stream()
-        for i in range(0, len(clip["pcm"]), CHUNK):
-            stream.feed(clip["pcm"][i : i + CHUNK])
-        results[clip["file"]] = stream.finish()
+        results[clip["file"]] = _stream_clip(stt, clip, speed)
 
     threads = [threading.Thread(target=run, args=(c,)) for c in clips]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
-    assert word_error_rate([c["text"] for c in clips], [results[c["file"]] for c in clips]) < 0.2
+    assert set(results) == {c["file"] for c in clips}, "a stream did not finish"
+    return results
+
+
+def test_callbacks_can_be_used_from_threads(stt, corpus, batch_hyps):
+    # Two sessions at once share one model; decodes serialize on the engine lock. Quality is
+    # checked on a corpus (test_two_streams_at_once_transcribe_as_well_as_one); here each stream
+    # must say what a batch decode of its clip says. (tiny.en itself mishears vctk_p376_193,
+    # "the more in approach we will...", in batch too: an absolute bound on two clips is luck.)
+    clips = corpus[-2:]
+    results = _stream_at_once(stt, clips)
+    for clip in clips:
+        final, partials, finals = results[clip["file"]]
+        assert finals == [final]
+        assert all(final.startswith(p) for p in partials), (partials, final)
+        assert word_error_rate([batch_hyps[clip["file"]]], [final]) <= 0.1, final
+
+
+def test_two_streams_at_once_transcribe_as_well_as_one(stt, corpus):
+    """Streams that decode at once (one model, decodes serialized on its lock, so each one's
+    partial decodes wait for the other's and skip slots) transcribe a corpus as well as streams
+    that run one at a time: corpus WER within 0.5 points.
+
+    Every other clip of 5-15 s (12 clips, 220 words, 87 s; vctk_p376_193 among them), fed at
+    4x real time: a lone stream gets a partial decode about every slot and LocalAgreement
+    commits, two streams starve each other (skipped slots, bigger jumps of the window). Over
+    repeated runs on 2 cores the two corpus WERs differed by one word at most (0.45 points
+    here)."""
+    clips = [c for c in corpus if 5 <= c["duration_s"] < 15][::2]
+    refs = [c["text"] for c in clips]
+    alone = [_stream_clip(stt, clip, speed=4.0)[0] for clip in clips]
+    at_once: dict[str, tuple] = {}
+    for pair in (clips[i : i + 2] for i in range(0, len(clips), 2)):
+        at_once.update(_stream_at_once(stt, pair, speed=4.0))
+    sequential = word_error_rate(refs, alone)
+    concurrent = word_error_rate(refs, [at_once[c["file"]][0] for c in clips])
+    print(f"corpus WER one stream at a time {sequential:.4f}, two at once {concurrent:.4f}")
+    assert concurrent <= sequential + 0.005
 
 
 # -- configuration and models ----------------------------------------------------------------
