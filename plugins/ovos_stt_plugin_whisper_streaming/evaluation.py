@@ -52,19 +52,61 @@ def _ordinal(words: str) -> str:
 
 
 def _spell_numbers(text: str) -> str:
-    def repl(match: re.Match) -> str:
-        words = number_words(int(match.group(1).replace(",", "")))
-        return " " + (_ordinal(words) if match.group(2) else words) + " "
+    """Digits as words: 3 → three, 1961 → nineteen sixty one, 15th → fifteenth, 2.5 → two point
+    five, 50% → fifty percent."""
 
-    return re.sub(r"(\d[\d,]*)(st|nd|rd|th)?\b", repl, text)
+    def repl(match: re.Match) -> str:
+        whole, fraction, suffix, percent = match.groups()
+        words = number_words(int(whole.replace(",", "")))
+        if suffix:
+            words = _ordinal(words)
+        if fraction:
+            words += " point " + " ".join(_ONES[int(d)] for d in fraction)
+        return " " + words + (" percent" if percent else "") + " "
+
+    return re.sub(r"(\d+(?:,\d{3})*)(?:\.(\d+))?(st|nd|rd|th)?\b(\s*%)?", repl, text)
+
+
+# Contractions are expanded so "I'm" and "I am" count as the same words. "'s" is only expanded
+# after pronouns and question words ("John's" is a possessive); "'d" is read as "would".
+_CONTRACTIONS = {
+    "can't": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "'em": "them",
+    "y'all": "you all",
+}
+_IS = "it he she that what there here who where when how why"
+_SUFFIXES = (
+    (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
+    (re.compile(r"\bi'm\b"), "i am"),
+    (re.compile(r"\b(\w+)'re\b"), r"\1 are"),
+    (re.compile(r"\b(\w+)'ve\b"), r"\1 have"),
+    (re.compile(r"\b(\w+)'ll\b"), r"\1 will"),
+    (re.compile(r"\b(\w+)'d\b"), r"\1 would"),
+    (re.compile(rf"\b({'|'.join(_IS.split())})'s\b"), r"\1 is"),
+)
+_WHOLE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")(?![\w'])")
+
+
+def _expand_contractions(text: str) -> str:
+    """Lowercase text with its contractions written out (i'm → i am, don't → do not)."""
+    text = _WHOLE.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
+    for pattern, repl in _SUFFIXES:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def normalize(text: str) -> str:
-    """Lowercase, numbers spelled out, hyphens split, punctuation dropped."""
-    text = _spell_numbers(text.lower())
+    """Lowercase, contractions expanded, numbers spelled out, hyphens split, punctuation dropped."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _expand_contractions(_spell_numbers(text))
     text = text.replace("-", " ")
     text = re.sub(r"[^\w\s']", " ", text)
-    text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)  # quotes, but keep "i'm"
+    text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)  # quotes and stray apostrophes
     return " ".join(text.split())
 
 
