@@ -31,12 +31,18 @@ class Server:
 
 
 def _code_path() -> str:
-    """The server runs this checkout, or the one OVOS_REALTIME_BENCH_CODE names (another commit's
+    """The server runs this checkout, or the one BENCH_OTHER_CHECKOUT names (another commit's
     worktree, for a before/after comparison: see compare.py)."""
-    other = os.environ.get("OVOS_REALTIME_BENCH_CODE")
+    other = os.environ.get("BENCH_OTHER_CHECKOUT")
     if not other:
         return str(REPO)
-    return os.pathsep.join(str(Path(other) / part) for part in ("server", "plugins", ""))
+    return os.pathsep.join(str(Path(other) / part) for part in ("bridge", "plugins", ""))
+
+
+def _healthy(port: int) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    return False
 
 
 @contextlib.contextmanager
@@ -49,20 +55,20 @@ def running_server(config: dict, log_path: str | None = None) -> Iterator[Server
         config_file.write_text(
             yaml.safe_dump({"log_level": "warning", **config, "server": {"port": port}})
         )
-        env = {**os.environ, "PYTHONPATH": _code_path(), "PYTHONUNBUFFERED": "1"}
-        log = open(log_path, "w") if log_path else subprocess.DEVNULL
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OVOS_REALTIME_")}
+        env.update(PYTHONPATH=_code_path(), PYTHONUNBUFFERED="1")
+        log_path = log_path or str(Path(tmp) / "server.log")
         proc = subprocess.Popen(
             [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],
             env=env,
-            stdout=log,
+            stdout=open(log_path, "w"),
             stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
+            while not _healthy(port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start:\n{Path(log_path).read_text()}")
                 time.sleep(0.2)
             yield Server(f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid)
         finally:

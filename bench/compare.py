@@ -19,13 +19,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(script: list[str], code: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "OVOS_REALTIME_BENCH_CODE"}
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_OTHER_CHECKOUT"}
     if code:
-        env["OVOS_REALTIME_BENCH_CODE"] = code
-    out = subprocess.run(
-        [sys.executable, *script], env=env, cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
-    return json.loads(out[out.index("{") :])
+        env["BENCH_OTHER_CHECKOUT"] = code
+    done = subprocess.run(
+        [sys.executable, *script], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(script)} failed on {code or 'this checkout'}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout[done.stdout.index("{") :])
 
 
 def main() -> None:
