@@ -28,6 +28,7 @@ PACKAGE_DIRS = {
     "ovos_vad_plugin_dual": "plugins/ovos_vad_plugin_dual",
     "ovos_stt_plugin_whisper_streaming": "plugins/ovos_stt_plugin_whisper_streaming",
     "ovos_tts_plugin_onnx_stream": "plugins/ovos_tts_plugin_onnx_stream",
+    "ovos_realtime_plugin_common": "plugins/ovos_realtime_plugin_common",
     "ovos_skill_realtime_tools": "skills/ovos_skill_realtime_tools",
 }
 

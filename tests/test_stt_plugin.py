@@ -22,7 +22,7 @@ from ovos_stt_plugin_whisper_streaming import (
     list_models,
     resolve_model,
 )
-from ovos_stt_plugin_whisper_streaming.audio import Resampler
+from ovos_stt_plugin_whisper_streaming.audio import resample
 from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
 from ovos_stt_plugin_whisper_streaming.models import cached_model_dir, is_model_dir
 
@@ -230,7 +230,7 @@ def test_transcribe_detailed_gives_segments_and_words(stt, corpus):
 def test_streams_at_other_sample_rates(stt, corpus, rate):
     clip = next(c for c in corpus if c["file"] == "cmuarctic_aew_arctic_a0003.wav")
     samples = np.frombuffer(clip["pcm"], dtype=np.int16).astype(np.float32)
-    pcm = np.clip(Resampler(RATE, rate).process(samples), -32768, 32767).astype(np.int16)
+    pcm = np.clip(resample(samples, RATE, rate), -32768, 32767).astype(np.int16)
     stream = stt.new_stream(sample_rate=rate, background=False)
     step = rate // 10
     for i in range(0, len(pcm), step):

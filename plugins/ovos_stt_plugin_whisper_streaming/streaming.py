@@ -101,10 +101,13 @@ class StreamingTranscriber:
 
     def feed(self, pcm16: bytes | np.ndarray) -> None:
         """Append audio at `sample_rate` (PCM16 bytes, int16 or float32 array)."""
-        audio = self._resampler.process(pcm16_to_float(pcm16))
+        samples = pcm16_to_float(pcm16)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("stream already finished")
+            # Under the lock: chunks fed from several threads stay whole, and finish() flushes
+            # the resampler only after the last one.
+            audio = self._resampler.process(samples)
             self._chunks.append(audio)
             self._received += len(audio)
             self._cond.notify()
@@ -137,6 +140,10 @@ class StreamingTranscriber:
             return self._final
         with self._cond:
             self._stopping = True
+            tail = self._resampler.flush()  # the few ms soxr holds back (none at 16 kHz)
+            if tail.size:
+                self._chunks.append(tail)
+                self._received += len(tail)
             self._cond.notify()
         if self._worker is not None:
             self._worker.join()  # waits for an in-flight partial decode

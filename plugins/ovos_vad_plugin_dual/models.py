@@ -1,16 +1,18 @@
 """Where the Silero ONNX file comes from: config path, PyPI packages, or the user's model cache.
 
 Nothing here imports torch: `silero-vad`'s package imports torch on import, so its data folder is
-found with importlib.util.find_spec, which does not run the package.
+found without running the package (ovos_realtime_plugin_common.packages).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import shutil
 from pathlib import Path
+
+from ovos_realtime_plugin_common.cache import cache_dir
+from ovos_realtime_plugin_common.packages import package_file
 
 LOG = logging.getLogger(__name__)
 
@@ -29,27 +31,11 @@ class VADModelNotFoundError(FileNotFoundError):
     """No Silero ONNX file could be found; the message says how to get one."""
 
 
-def cache_dir() -> Path:
-    """The user's model cache (XDG), shared with the other ovos-realtime plugins."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ovos-realtime" / "models"
-
-
-def _package_dir(module: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _pypi_model() -> tuple[str, Path] | None:
     for dist, module, rel in _PYPI_SOURCES:
-        folder = _package_dir(module)
-        if folder is not None and (folder / rel).is_file():
-            return f"pypi:{dist}", folder / rel
+        path = package_file(module, rel)
+        if path is not None:
+            return f"pypi:{dist}", path
     return None
 
 
