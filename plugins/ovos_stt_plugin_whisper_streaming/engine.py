@@ -80,13 +80,16 @@ class WhisperEngine:
         no_speech_threshold: float = 0.6,
         fallback: bool = True,
         encoder_window_s: float = short_window.MAX_S,
+        complete: bool = True,
     ) -> Decoded:
         """Transcribe float32 16 kHz mono audio.
 
         fallback=False disables the temperature fallback (up to 5 extra decodes of one window):
         streaming re-decodes cut words at the window edge, which looks like low confidence.
         encoder_window_s < 30: audio that fits one window is decoded with the encoder sized to
-        max(encoder_window_s, audio + 1 s) instead of 30 s (see short_window)."""
+        max(encoder_window_s, audio + 1 s) instead of 30 s (see short_window).
+        complete=False: `audio` is a stream's window that goes on, so words at its very end are
+        not trusted (short_window.decode)."""
         temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         language = language if self.multilingual else "en"
         with self.lock:
@@ -101,6 +104,7 @@ class WhisperEngine:
                     no_speech_threshold,
                     temperatures,
                     encoder_window_s,
+                    complete,
                 )
                 out = [
                     Segment(i, s["start"], s["end"], s["text"], [Word(*w) for w in s["words"]])

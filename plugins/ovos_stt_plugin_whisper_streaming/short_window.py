@@ -95,9 +95,15 @@ def decode(
     no_speech_threshold: float,
     temperatures: list[float],
     window_s: float,
+    complete: bool = True,
 ) -> tuple[list[dict], str]:
     """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
-    (`fits(audio)` must hold). The caller holds the model's lock."""
+    (`fits(audio)` must hold). The caller holds the model's lock.
+
+    complete=False (a stream's growing window): words starting in the last 100 ms are dropped
+    too, as a continuation the decoder made up past the cut. complete=True (the whole turn):
+    every word of a kept segment stays, with its times clamped to the audio; the aligner puts
+    a short last word past the end at times ("…again, Phil." → "Phil." at 2.96 s of 2.8 s)."""
     audio_s = audio.size / WHISPER_RATE
     padded_s = min(MAX_S, max(window_s, audio_s + TAIL_PAD_S))
     padded = np.zeros(int(padded_s * WHISPER_RATE), np.float32)
@@ -147,13 +153,17 @@ def decode(
         )
     out = []
     for segment in segments:
-        words = [w for w in segment.get("words", []) if w["start"] < audio_s - _EDGE_S]
+        words = segment.get("words", [])
+        if not complete:
+            words = [w for w in words if w["start"] < audio_s - _EDGE_S]
         out.append(
             {
                 "start": segment["start"],
                 "end": min(segment["end"], audio_s),
                 "text": tokenizer.decode(segment["tokens"]),
-                "words": [(w["start"], min(w["end"], audio_s), w["word"]) for w in words],
+                "words": [
+                    (min(w["start"], audio_s), min(w["end"], audio_s), w["word"]) for w in words
+                ],
             }
         )
     return out, language

@@ -202,7 +202,9 @@ class StreamingTranscriber:
         off = self._window_start
         return [Word(w.start + off, w.end + off, w.text) for w in decoded.words]
 
-    def _decode(self, window: np.ndarray, beam: int, fallback: bool = False) -> Decoded:
+    def _decode(self, window: np.ndarray, beam: int, final: bool = False) -> Decoded:
+        # A partial decode's window goes on: no temperature fallback (a word cut at the edge
+        # looks like low confidence) and no trust in words at its very end.
         return self.engine.decode(
             window,
             self.language,
@@ -210,8 +212,9 @@ class StreamingTranscriber:
             beam_size=beam,
             word_timestamps=True,
             no_speech_threshold=self.config.no_speech_threshold,
-            fallback=fallback,
+            fallback=final,
             encoder_window_s=self.config.encoder_window_s,
+            complete=final,
         )
 
     def _decode_partial(self) -> None:
@@ -271,7 +274,7 @@ class StreamingTranscriber:
                 window = self._window
         tail: list[Word] = []
         if len(window) >= WHISPER_RATE // 10:  # < 100 ms cannot hold a word
-            decoded = self._decode(window, self.config.beam_size, fallback=True)
+            decoded = self._decode(window, self.config.beam_size, final=True)
             self._agreement.insert(self._words(decoded))
             tail = self._agreement.inserted()
         return join_words(self._agreement.committed + tail)
