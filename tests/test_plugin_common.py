@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import ovos_stt_plugin_whisper_streaming.models as stt_models
 import ovos_tts_plugin_onnx_stream.models as tts_models
 import ovos_vad_plugin_dual.models as vad_models
 import pytest
+from ovos_realtime.paths import user_model_cache
 from ovos_realtime_plugin_common.cache import cache_dir
 from ovos_realtime_plugin_common.packages import package_dir, package_file
 from ovos_realtime_plugin_common.resample import FrameResampler, Resampler, resample
@@ -78,13 +80,13 @@ def test_passthrough_and_bad_rates():
 
 
 def test_the_plugins_share_one_model_cache(tmp_path, monkeypatch):
-    monkeypatch.delenv("OVOS_REALTIME_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     expected = tmp_path / "ovos-realtime" / "models"
-    assert cache_dir() == expected
+    assert cache_dir() == expected == user_model_cache()  # the server's own models live there
     assert stt_models.cache_dir() == vad_models.cache_dir() == tts_models.cache_dir() == expected
-    monkeypatch.setenv("OVOS_REALTIME_MODELS", str(tmp_path / "elsewhere"))
-    assert stt_models.cached_model_dir("small").parent == tmp_path / "elsewhere"
+    assert stt_models.cached_model_dir("small").parent == expected
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_dir() == Path.home() / ".cache" / "ovos-realtime" / "models"
 
 
 def test_package_folder_is_found_without_importing_it():

@@ -7,11 +7,11 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """`$OVOS_REALTIME_MODELS`, else `$XDG_CACHE_HOME/ovos-realtime/models` (XDG_CACHE_HOME
-    defaults to ~/.cache). Read on every call, so tests can point it elsewhere; not created
-    until something is written there."""
-    override = os.environ.get("OVOS_REALTIME_MODELS")
-    if override:
-        return Path(override).expanduser()
+    """`$XDG_CACHE_HOME/ovos-realtime/models` (XDG_CACHE_HOME defaults to ~/.cache), the folder
+    the server's own models use too (ovos_realtime.paths). Read on every call, so tests can point
+    it elsewhere; not created until something is written there.
+
+    No OVOS_REALTIME_* override: the server reads every OVOS_REALTIME_* variable as a setting
+    (OVOS_REALTIME_MODELS would be an unknown key `models`)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ovos-realtime" / "models"
