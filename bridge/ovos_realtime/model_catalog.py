@@ -11,9 +11,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ovos_realtime_plugin_common.cache import cache_dir as user_model_cache
+
 from ovos_realtime.brain.models import SMOLLM2_FILE, packaged_smollm2
 from ovos_realtime.config import Settings
-from ovos_realtime.paths import user_model_cache
 
 log = logging.getLogger(__name__)
 

