@@ -35,6 +35,11 @@ def _serve_overrides(args: argparse.Namespace) -> dict:
     overrides: dict = {"server": server, "llm": llm}
     if args.ovos_bus is not None:
         overrides["ovos"] = {"bus_url": args.ovos_bus}
+    return _with_shared_flags(overrides, args)
+
+
+def _with_shared_flags(overrides: dict, args: argparse.Namespace) -> dict:
+    """--persona and --log-level, which every command that runs a server takes."""
     if args.persona is not None:
         overrides["personas"] = {"default": args.persona}
     if args.log_level:
@@ -53,11 +58,7 @@ def _wyoming_overrides(args: argparse.Namespace) -> dict:
         overrides["server"] = {"insecure": True}
     if args.llm_backend is not None:
         overrides["llm"] = {"backend": args.llm_backend}
-    if args.persona is not None:
-        overrides["personas"] = {"default": args.persona}
-    if args.log_level:
-        overrides["log_level"] = args.log_level
-    return overrides
+    return _with_shared_flags(overrides, args)
 
 
 def check_bind(settings: Settings) -> None:
