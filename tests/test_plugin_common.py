@@ -10,7 +10,7 @@ import ovos_stt_plugin_whisper_streaming.models as stt_models
 import ovos_tts_plugin_onnx_stream.models as tts_models
 import ovos_vad_plugin_dual.models as vad_models
 import pytest
-from ovos_realtime.paths import user_model_cache
+from ovos_realtime.brain import models as llm_models
 from ovos_realtime_plugin_common.cache import cache_dir
 from ovos_realtime_plugin_common.packages import package_dir, package_file
 from ovos_realtime_plugin_common.resample import FrameResampler, Resampler, resample
@@ -82,7 +82,7 @@ def test_passthrough_and_bad_rates():
 def test_the_plugins_share_one_model_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     expected = tmp_path / "ovos-realtime" / "models"
-    assert cache_dir() == expected == user_model_cache()  # the server's own models live there
+    assert cache_dir() == expected == llm_models.user_model_cache()  # the LLM looks there too
     assert stt_models.cache_dir() == vad_models.cache_dir() == tts_models.cache_dir() == expected
     assert stt_models.cached_model_dir("small").parent == expected
     monkeypatch.delenv("XDG_CACHE_HOME")
