@@ -12,7 +12,7 @@ DOCKER = REPO / "docker"
 
 def test_compose_environment_is_valid_configuration():
     compose = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
-    env = compose["services"]["bridge"]["environment"]
+    env = compose["services"]["server"]["environment"]
 
     def substitute(value: str) -> str:  # ${X:-default} → default; ${X:?error} → a set value
         value = re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", value)
@@ -21,6 +21,10 @@ def test_compose_environment_is_valid_configuration():
     resolved = {k: substitute(str(v)) for k, v in env.items()}
     settings = load_settings(None, resolved)
     assert settings.server.api_key == "sk-test"
+    assert not settings.wyoming.enabled and not settings.server.insecure  # Wyoming is opt-in
+    wyoming_on = {k: substitute(str(v).replace(":-false", ":-true")) for k, v in env.items()}
+    settings = load_settings(None, wyoming_on)
+    assert settings.wyoming.enabled and settings.wyoming.uri == "tcp://0.0.0.0:10300"
 
 
 def test_dockerfile_environment_is_valid_configuration():
