@@ -197,13 +197,6 @@ class Assistant:
         if self.voice is not None:
             self.voice.shutdown()
 
-    def describe(self) -> dict[str, Any]:
-        """/health: the default brain and each extension's state."""
-        return {
-            "llm": self.brains.default.describe(),
-            **{extension.name: extension.describe() for extension in self.extensions},
-        }
-
 
 def _joined_tools(parts: list[SessionParts]) -> ServerToolSource | None:
     if not parts:
