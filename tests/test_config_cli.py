@@ -143,3 +143,23 @@ def test_models_pull_of_an_unknown_name_is_a_clear_error():
     result = run_cli("models", "pull", "no-such-model", timeout=120)
     assert result.returncode == 2
     assert "no-such-model" in result.stderr and "Pullable models" in result.stderr
+
+
+class Incomplete:
+    """A custom LLM backend that forgot part of the Brain interface."""
+
+    name = "incomplete"
+
+    def __init__(self, settings) -> None: ...
+
+    async def stream(self, request): ...
+
+
+def test_a_custom_backend_that_is_not_a_brain_is_named():
+    from ovos_realtime.brain.factory import create_backend
+    from ovos_realtime.config import LLMSettings
+
+    with pytest.raises(
+        ValueError, match=r"not a Brain \(missing: side_effects, describe, aclose\)"
+    ):
+        create_backend(LLMSettings(backend="tests.test_config_cli:Incomplete"))
