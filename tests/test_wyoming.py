@@ -387,6 +387,8 @@ async def test_bad_input_gets_an_error_and_the_server_goes_on(wyoming_server):
     await expect_error(port, SynthesizeChunk("hello").event(), code="synthesis_not_started")
     await expect_error(port, Transcript(big).event(), code="text_too_long")
     await expect_error(port, Transcript("").event(), code="empty_text")
+    huge_id = {"conversation_id": "c" * 10_000}  # it names an OVOS session and a log line
+    await expect_error(port, Transcript("hi", context=huge_id).event(), code="bad_conversation_id")
     await expect_error(port, Event("select-program", {"name": "nobody"}), code="unknown_program")
 
     # Clients that leave mid-request: audio, a long synthesis, an answer, a half-sent event.

@@ -21,6 +21,7 @@ from ovos_realtime.core.assistant import Assistant, AssistantSession
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 10_000  # one user turn
+MAX_CONVERSATION_ID = 128  # characters
 MAX_HISTORY_MESSAGES = 40  # user and assistant messages kept per conversation (the system too)
 
 

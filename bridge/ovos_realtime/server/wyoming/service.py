@@ -29,7 +29,7 @@ from ovos_realtime.config import Settings
 from ovos_realtime.core.assistant import Assistant
 from ovos_realtime.server.wyoming.asr import AsrStream
 from ovos_realtime.server.wyoming.errors import BadRequest
-from ovos_realtime.server.wyoming.handle import MAX_TEXT_CHARS, Conversations
+from ovos_realtime.server.wyoming.handle import MAX_CONVERSATION_ID, MAX_TEXT_CHARS, Conversations
 from ovos_realtime.server.wyoming.info import ASR_PROGRAM, TTS_PROGRAM, build_info
 from ovos_realtime.server.wyoming.tts import Synthesis
 from ovos_realtime.voice.runtime import VoiceRuntime
@@ -319,6 +319,12 @@ class WyomingHandler(AsyncEventHandler):
         conversation_id = context.get("conversation_id")
         if not isinstance(conversation_id, str) or not conversation_id:
             conversation_id = Conversations.new_id()
+        elif len(conversation_id) > MAX_CONVERSATION_ID or not conversation_id.isprintable():
+            # It names an OVOS session on the bus and appears in logs.
+            raise BadRequest(
+                f"conversation_id must be printable and at most {MAX_CONVERSATION_ID} characters",
+                "bad_conversation_id",
+            )
         context["conversation_id"] = conversation_id
         language = request.language if isinstance(request.language, str) else None
         persona = self._persona
