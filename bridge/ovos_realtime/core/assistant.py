@@ -99,7 +99,7 @@ class AssistantSession:
     ) -> AsyncIterator[AnswerEvent]:
         """Answer `request`. Close the stream (or cancel its consumer) to stop the brain, the
         tools and the speech at once."""
-        events: AsyncIterator[Any] = answer_with_server_tools(
+        events = answer_with_server_tools(
             self.brain,
             request,
             server_tools or {},

@@ -7,7 +7,7 @@ passes, so a door never closes a spoken message while its audio is still coming.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,9 @@ SpeechFactory = Callable[[OnAudio], SpeechOutput]
 _END = object()
 
 
-async def spoken(events: AsyncIterator[Any], make_speech: SpeechFactory) -> AsyncIterator[Any]:
+async def spoken(
+    events: AsyncGenerator[Any, None], make_speech: SpeechFactory
+) -> AsyncIterator[Any]:
     """`events` with every TextDelta also spoken. Closing this stream stops the brain and the
     speech at once."""
     out: asyncio.Queue[Any] = asyncio.Queue()
@@ -71,10 +73,8 @@ async def spoken(events: AsyncIterator[Any], make_speech: SpeechFactory) -> Asyn
         finally:
             if speech is not None:
                 speech.cancel()
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    await close()
+            with contextlib.suppress(Exception):
+                await events.aclose()
 
     task = asyncio.create_task(pump(), name="spoken answer")
     try:
