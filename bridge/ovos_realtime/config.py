@@ -33,6 +33,9 @@ class ServerSettings(_Section):
     insecure: bool = False
     max_event_bytes: int = Field(15 * MiB, ge=1024)
     max_sessions: int = Field(64, ge=1)
+    # Without an api_key, browser requests from other origins are refused; these are let in
+    # too (e.g. "http://localhost:3000"; "*" lets every page drive the agent).
+    allowed_origins: list[str] = Field(default_factory=list)
 
 
 class LLMSettings(_Section):
@@ -162,6 +165,19 @@ class Settings(_Section):
     voice: VoiceSettings = VoiceSettings()
     ovos: OvosSettings = OvosSettings()
     personas: PersonasSettings = PersonasSettings()
+class WebRTCSettings(_Section):
+    """The WebRTC door (`POST /v1/realtime/calls`)."""
+
+    # The ICE host candidates the server offers; None: aioice's own (every interface but
+    # loopback). ["127.0.0.1"] for calls on this machine.
+    host_addresses: list[str] | None = None
+    # STUN/TURN servers for other networks, e.g. [{"urls": "stun:stun.l.google.com:19302"}]
+    # or [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}].
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    max_calls: int = Field(16, ge=1)
+    connect_timeout_s: float = Field(20.0, gt=0)  # offer answered → media flowing
+
+
     wyoming: WyomingSettings = WyomingSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -170,6 +186,7 @@ def _set_path(target: dict, path: list[str], value: Any) -> None:
     for key in path[:-1]:
         node = target.setdefault(key, {})
         if not isinstance(node, dict):
+    webrtc: WebRTCSettings = WebRTCSettings()
             raise ConfigError(f"{'.'.join(path)}: '{key}' is not a section")
         target = node
     target[path[-1]] = value

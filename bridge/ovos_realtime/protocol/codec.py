@@ -39,7 +39,7 @@ def _param_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if _is_field_name(part) or isinstance(part, int))
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str, str]:
+def first_error(exc: ValidationError) -> tuple[str, str, str]:
     """(param, code, message) for the most useful error of a validation failure."""
     errors = exc.errors(include_url=False)
     # A union reports errors for every branch it tried; the branch with the fewest errors is the
@@ -101,7 +101,7 @@ class EventCodec:
         try:
             self._validate(model, event)
         except ValidationError as exc:
-            param, code, message = _first_error(exc)
+            param, code, message = first_error(exc)
             raise ProtocolError(message, code=code, param=param, event_id=event_id) from None
         return client_event_from_beta(event) if self.dialect is Dialect.BETA else event
 
@@ -117,7 +117,7 @@ class EventCodec:
                 try:
                     _GA_INPUT_ITEM.validate_python(item)
                 except ValidationError as exc:
-                    param, code, message = _first_error(exc)
+                    param, code, message = first_error(exc)
                     prefix = f"response.input.{index}"
                     raise ProtocolError(
                         message.replace(f"'{param}'", f"'{prefix}.{param}'"),

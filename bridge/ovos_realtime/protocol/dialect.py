@@ -154,6 +154,44 @@ def session_update_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
     return ga
 
 
+def transcription_update_from_beta(beta: dict[str, Any]) -> dict[str, Any]:
+    """A beta `transcription_session.update` session as a GA transcription session update."""
+    ga = session_update_from_beta(beta)
+    out: dict[str, Any] = {"type": "transcription"}
+    if "audio" in ga and "input" in ga["audio"]:
+        out["audio"] = {"input": ga["audio"]["input"]}
+    if beta.get("include") is not None:
+        out["include"] = beta["include"]
+    return out
+
+
+def transcription_session_to_beta(session: dict[str, Any]) -> dict[str, Any]:
+    """A GA transcription session as beta's TranscriptionSession. Beta puts the session's
+    client secret in it; a session opened with a key has none, so it is empty."""
+    audio_in = (session.get("audio") or {}).get("input") or {}
+    return {
+        "client_secret": {"value": "", "expires_at": 0},
+        "modalities": ["text"],
+        "input_audio_format": format_to_beta(audio_in.get("format")),
+        "input_audio_transcription": _beta_transcription(audio_in.get("transcription")),
+        "turn_detection": audio_in.get("turn_detection"),
+    }
+
+
+# Beta's TranscriptionSession names a closed list of models; ours (an STT plugin) is none.
+_BETA_TRANSCRIBE_MODELS = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1")
+
+
+def _beta_transcription(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    return {
+        k: v
+        for k, v in config.items()
+        if k in ("language", "prompt") or (k == "model" and v in _BETA_TRANSCRIBE_MODELS)
+    }
+
+
 # ---- responses ----------------------------------------------------------------------------
 
 
@@ -204,6 +242,12 @@ def server_event_to_beta(event: dict[str, Any]) -> dict[str, Any] | None:
         if renamed is None:
             return None
         event = {**event, "type": renamed}
+    if kind == "session.updated" and event["session"].get("type") == "transcription":
+        return {
+            **event,
+            "type": "transcription_session.updated",
+            "session": transcription_session_to_beta(event["session"]),
+        }
     if "session" in event:
         event = {**event, "session": session_to_beta(event["session"])}
     if "response" in event:
@@ -219,6 +263,12 @@ def client_event_from_beta(event: dict[str, Any]) -> dict[str, Any]:
     event = copy.copy(event)
     if kind == "session.update":
         event["session"] = {"type": "realtime", **session_update_from_beta(event["session"])}
+    elif kind == "transcription_session.update":
+        event = {
+            "type": "session.update",
+            "event_id": event.get("event_id"),
+            "session": transcription_update_from_beta(event["session"]),
+        }
     elif kind == "response.create" and event.get("response") is not None:
         event["response"] = response_params_from_beta(event["response"])
     elif kind == "conversation.item.create":

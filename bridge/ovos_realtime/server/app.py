@@ -1,6 +1,7 @@
 """The Starlette application: routes, lifespan and the API-key gate for REST."""
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -9,36 +10,65 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ovos_realtime.server import rest, rest_audio
-from ovos_realtime.server.auth import bearer_token, key_matches
+from ovos_realtime.server import rest, rest_audio, rest_secrets
+from ovos_realtime.server.auth import AuthRefused, authorize, bearer_token, origin_allowed
 from ovos_realtime.server.deps import ServerDeps
+from ovos_realtime.server.home import PUBLIC_PATHS, home_routes
 from ovos_realtime.server.realtime_ws import realtime_endpoint
 
-OPEN_PATHS = {"/health"}
+LOG = logging.getLogger(__name__)
+
+OPEN_PATHS = {"/health", *PUBLIC_PATHS}  # the home page is public, its /status is not
+
+
+def _ephemeral_ok(path: str) -> bool:
+    """Client secrets open Realtime sessions (the WebRTC door's POSTs), nothing else."""
+    return path == "/v1/realtime" or path.startswith("/v1/realtime/calls")
 
 
 class ApiKeyMiddleware:
-    """REST requests need `Authorization: Bearer <key>` when a key is configured. (The WebSocket
-    endpoint checks its own handshake: it also accepts the browser subprotocol form.)"""
+    """REST requests need `Authorization: Bearer <key>` when a key is configured (a client
+    secret on the WebRTC door's POSTs). Without a key, browser requests from foreign origins are
+    refused (403; a WebSocket handshake too). The WebSocket endpoint checks its own key: it
+    also accepts the browser subprotocol form."""
 
-    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+    def __init__(self, app: ASGIApp, deps: ServerDeps) -> None:
         self.app = app
-        self.api_key = api_key
+        self.deps = deps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"] not in OPEN_PATHS
-            and not key_matches(self.api_key, bearer_token(Headers(scope=scope)))
-        ):
-            response = rest.openai_error(401, "Incorrect or missing API key.", "invalid_api_key")
-            await response(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
             return
+        settings, headers = self.deps.settings.server, Headers(scope=scope)
+        if settings.api_key is None and not origin_allowed(headers, settings.allowed_origins):
+            LOG.warning(
+                "refused %s %s from origin %r", scope["type"], scope["path"], headers.get("origin")
+            )
+            if scope["type"] == "websocket":  # closed before accept: the handshake gets 403
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            message = "This origin may not use the server; add it to server.allowed_origins."
+            await rest.openai_error(403, message, "origin_not_allowed")(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            try:
+                secret = authorize(
+                    settings.api_key,
+                    self.deps.client_secrets,
+                    bearer_token(headers),
+                    ephemeral_ok=_ephemeral_ok(scope["path"]),
+                )
+            except AuthRefused as refused:
+                await rest.openai_error(401, refused.message, refused.code)(scope, receive, send)
+                return
+            scope.setdefault("state", {})["client_secret"] = secret
         await self.app(scope, receive, send)
 
 
 def create_app(deps: ServerDeps) -> Starlette:
     routes = [
+        *home_routes(),  # /, /status and the static files of the page
         Route("/health", rest.health),
         Route("/v1/models", rest.list_models),
         Route("/v1/models/{model_id:path}", rest.get_model),
@@ -47,6 +77,13 @@ def create_app(deps: ServerDeps) -> Starlette:
         Route("/v1/audio/voices", rest_audio.voices),
         Route("/v1/tts/voices", rest_audio.voices),
         WebSocketRoute("/v1/realtime", realtime_endpoint),
+        Route("/v1/realtime/client_secrets", rest_secrets.create_client_secret, methods=["POST"]),
+        Route("/v1/realtime/sessions", rest_secrets.create_beta_session, methods=["POST"]),
+        Route(
+            "/v1/realtime/transcription_sessions",
+            rest_secrets.create_beta_transcription_session,
+            methods=["POST"],
+        ),
     ]
 
     @contextlib.asynccontextmanager
@@ -65,7 +102,7 @@ def create_app(deps: ServerDeps) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ApiKeyMiddleware, api_key=deps.settings.server.api_key)],
+        middleware=[Middleware(ApiKeyMiddleware, deps=deps)],
         lifespan=lifespan,
     )
     app.state.deps = deps

@@ -12,10 +12,10 @@ from ovos_realtime.ids import new_id
 from ovos_realtime.protocol.codec import EventCodec, ServerEventInvalid
 from ovos_realtime.protocol.dialect import Dialect
 from ovos_realtime.protocol.errors import ProtocolError
-from ovos_realtime.server.auth import bearer_token, key_matches, subprotocol_token
+from ovos_realtime.server.auth import AuthRefused, authorize, bearer_token, subprotocol_token
 from ovos_realtime.server.deps import ServerDeps
+from ovos_realtime.server.realtime_sessions import open_session
 from ovos_realtime.session.realtime_session import RealtimeSession
-from ovos_realtime.session.settings import SessionDefaults
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +43,36 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
 
     offered_key = bearer_token(websocket.headers) or subprotocol_token(subprotocols)
-    if not key_matches(settings.api_key, offered_key):
-        await _refuse(websocket, dialect, "invalid_api_key", "Incorrect or missing API key.", 1008)
+    try:
+        secret = authorize(settings.api_key, deps.client_secrets, offered_key, ephemeral_ok=True)
+    except AuthRefused as refused:
+        await _refuse(websocket, dialect, refused.code, refused.message, 1008)
         return
     if len(deps.sessions) >= settings.max_sessions:
         await _refuse(websocket, dialect, "session_limit", "Too many sessions; retry later.", 1013)
         return
 
     session_id = new_id("sess")
-    model = websocket.query_params.get("model")
-    log.info("[%s] connected (%s dialect)", session_id, dialect.value)
-    # The persona, its brain and tools, and the extensions' parts (e.g. the OVOS bus).
-    assistant = deps.assistant.open(session_id, model, websocket.query_params)
-    connection = _Connection(websocket, EventCodec(dialect), session_id)
-    session = RealtimeSession(
-        session_id=session_id,
-        assistant=assistant,
-        defaults=SessionDefaults.for_conversation(assistant, deps.settings, model),
-        emit=connection.emit,
+    log.info(
+        "[%s] connected (%s dialect%s)",
+        session_id,
+        dialect.value,
+        ", client secret" if secret is not None else "",
     )
+    connection = _Connection(websocket, EventCodec(dialect), session_id)
+    try:
+        session = await open_session(
+            deps,
+            model=websocket.query_params.get("model"),
+            query=websocket.query_params,
+            emit=connection.emit,
+            secret=secret,
+            session_id=session_id,
+        )
+    except ProtocolError as error:
+        await _refuse(websocket, dialect, error.code, error.message, 1008)
+        await connection.close()
+        return
     deps.sessions.add(session_id)
     try:
         session.open()

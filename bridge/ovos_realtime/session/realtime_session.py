@@ -17,7 +17,14 @@ from ovos_realtime.core.assistant import AssistantSession, Speak
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.response import ResponseRun
-from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
+from ovos_realtime.session.settings import (
+    TRANSCRIPTION,
+    SessionDefaults,
+    default_session,
+    public_session,
+    resolve_response,
+    update_session,
+)
 from ovos_realtime.session.turn_controller import TurnController
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,28 @@ class RealtimeSession:
         assistant.bind(self)
 
     def public_config(self) -> dict[str, Any]:
-        return dict(self.config)
+        return public_session(self.config)
+
+    @property
+    def transcribes_only(self) -> bool:
+        return self.config.get("type") == TRANSCRIPTION
+
+    def configure(self, update: dict[str, Any]) -> None:
+        """Apply a GA `session.update` (or a client secret's session) of either type."""
+        if update.get("type") == TRANSCRIPTION and self.turns is None:
+            raise ProtocolError(
+                "A transcription session needs audio engines, and this server runs without "
+                "them (text only).",
+                code="audio_unavailable",
+                param="session.type",
+            )
+        if update.get("type") not in (None, self.config.get("type")) and self.responses:
+            raise ProtocolError(
+                "The session type cannot change while a response is in progress.",
+                param="session.type",
+            )
+        voice = self.assistant.voice
+        self.config = update_session(self.config, update, voice.stt_model if voice else None)
 
     def open(self) -> None:
         self.emit({"type": "session.created", "session": self.public_config()})
@@ -117,6 +145,12 @@ class RealtimeSession:
     ) -> ResponseRun:
         """Start a response. A speculative one (see ResponseRun) answers the conversation plus
         `pending_items` (the user turn not committed yet) and stays invisible until adopted."""
+        if self.transcribes_only:
+            raise ProtocolError(
+                "A transcription session does not create responses.",
+                code="invalid_session_type",
+                param="type",
+            )
         offered = await self.assistant.server_tools()
         settings = resolve_response(
             self.config, params, frozenset(tool.spec.name for tool in offered)

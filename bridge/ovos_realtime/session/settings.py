@@ -6,6 +6,7 @@ from typing import Any
 
 from ovos_realtime.config import Settings
 from ovos_realtime.core.assistant import AssistantSession
+from ovos_realtime.core.personas import Persona
 from ovos_realtime.protocol.errors import ProtocolError
 
 
@@ -23,11 +24,17 @@ class SessionDefaults:
         cls, conversation: AssistantSession, settings: Settings, model: str | None
     ) -> "SessionDefaults":
         """A session's starting config: the persona's choices, else the settings."""
-        persona = conversation.persona
+        return cls.for_persona(conversation.persona, conversation.instructions, settings, model)
+
+    @classmethod
+    def for_persona(
+        cls, persona: Persona, instructions: str, settings: Settings, model: str | None
+    ) -> "SessionDefaults":
+        """The same before any conversation exists (e.g. a client secret's session)."""
         llm = persona.llm
         return cls(
             model=model or settings.session.model,
-            instructions=conversation.instructions,
+            instructions=instructions,
             voice=persona.voice or settings.session.voice,
             speed=persona.speed or 1.0,
             temperature=llm.get("temperature", settings.llm.temperature),
@@ -124,6 +131,56 @@ def merge_session_update(session: dict, update: dict) -> dict:
         )
     check_tools(merged.get("tools") or [], merged.get("tool_choice"), "session")
     return merged
+
+
+TRANSCRIPTION = "transcription"
+# A transcription session hears and transcribes; it never answers nor stops an answer.
+_NO_ANSWER = {"create_response": False, "interrupt_response": False}
+
+
+def update_session(session: dict, update: dict, stt_model: str | None = None) -> dict:
+    """The session after a `session.update` of either type. `type: "transcription"` turns it
+    into a transcription session (and `"realtime"` back); the full realtime config is kept
+    inside either way, and `public_session` shows what the type shows."""
+    kind = update.get("type") or session.get("type") or "realtime"
+    merged = merge_session_update(session, update)
+    audio_in = merged["audio"]["input"]
+    turn_detection = audio_in.get("turn_detection")
+    if kind == TRANSCRIPTION:
+        if audio_in.get("transcription") is None and stt_model is not None:
+            audio_in["transcription"] = {"model": stt_model}
+        if turn_detection:
+            turn_detection.update(_NO_ANSWER)
+    elif session.get("type") == TRANSCRIPTION and turn_detection:
+        asked = ((update.get("audio") or {}).get("input") or {}).get("turn_detection") or {}
+        for key in _NO_ANSWER:
+            turn_detection[key] = asked.get(key, True)
+    merged["type"] = kind
+    return merged
+
+
+def public_session(session: dict) -> dict:
+    """The session as `session.created` / `.updated` report it for its type."""
+    if session.get("type") != TRANSCRIPTION:
+        return dict(session)
+    audio_in = session["audio"]["input"]
+    turn_detection = audio_in.get("turn_detection")
+    if turn_detection:
+        turn_detection = {k: v for k, v in turn_detection.items() if k not in _NO_ANSWER}
+    return {
+        "type": TRANSCRIPTION,
+        "object": "realtime.transcription_session",
+        "id": session["id"],
+        "audio": {
+            "input": {
+                "format": audio_in.get("format"),
+                "transcription": audio_in.get("transcription"),
+                "noise_reduction": audio_in.get("noise_reduction"),
+                "turn_detection": turn_detection,
+            }
+        },
+        "include": session.get("include"),
+    }
 
 
 @dataclass

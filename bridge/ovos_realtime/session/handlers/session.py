@@ -4,12 +4,11 @@ from typing import Any
 
 from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.router import EventRouter
-from ovos_realtime.session.settings import merge_session_update
 
 router = EventRouter()
 
 
 @router.on("session.update")
 async def session_update(session: RealtimeSession, event: dict[str, Any]) -> None:
-    session.config = merge_session_update(session.config, event["session"])
+    session.configure(event["session"])
     session.emit({"type": "session.updated", "session": session.public_config()})
