@@ -73,12 +73,15 @@ setup(
     python_requires=">=3.10",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
+    # Data files are named here, and only here: include_package_data (which reads the manifest)
+    # would also warn, for each data folder with a name like a package, that it is not one.
     package_data={
         "": ["*.json", "*.yaml", "*.npz", "locale/*/*", "locale/*/*/*", "locale/*/*/*/*"],
         # The English Kokoro voices and their attribution (a data folder, not a package).
         "ovos_tts_plugin_onnx_stream": ["kokoro_voices/*.npz", "kokoro_voices/README.md"],
+        # The home page at / (static HTML, JS and CSS; no build step).
+        "ovos_realtime.server": ["static/*"],
     },
-    include_package_data=True,
     install_requires=(
         requirements("bridge")
         + requirements("vad")
@@ -99,8 +102,6 @@ setup(
         "opm.skill": [SKILL],
         "ovos.plugin.skill": [SKILL],
     },
-    classifiers=[
-        "License :: OSI Approved :: Apache Software License",
-        "Programming Language :: Python :: 3",
-    ],
+    # No "License ::" classifier: `license` says it, and setuptools deprecates the classifier.
+    classifiers=["Programming Language :: Python :: 3"],
 )

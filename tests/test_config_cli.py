@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ovos_realtime.config import ConfigError, load_settings
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 
 def run_cli(
@@ -163,3 +163,93 @@ def test_a_custom_backend_that_is_not_a_brain_is_named():
         ValueError, match=r"not a Brain \(missing: side_effects, describe, aclose\)"
     ):
         create_backend(LLMSettings(backend="tests.test_config_cli:Incomplete"))
+
+
+def test_serve_says_once_which_brain_runs_its_limits_and_how_to_change_it(embedded_server):
+    log = embedded_server.log()
+    assert log.count("brain = ") == 1, log
+    assert "brain = embedded llama.cpp, SmolLM2-135M" in log
+    assert "limits: tiny (135M parameters)" in log and "wrong" in log
+    assert (
+        'change: for better answers run a bigger model in Ollama or llama.cpp\'s server: make serve SERVE_ARGS="--llm-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:3b"'
+        in log
+    )
+    assert "warning:" not in log  # the embedded brain has no endpoint to probe
+
+
+def test_llm_url_alone_selects_the_endpoint_and_warns_when_it_is_down(server_factory):
+    """The README's one-line real brain, with nothing listening at the URL yet."""
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    server = server_factory(
+        {"voice": {"enabled": False}}, "--llm-url", url, "--llm-model", "qwen2.5:3b"
+    )
+    health = httpx.get(f"{server.http_url}/health").json()
+    assert health["engines"]["llm"] == {"backend": "openai", "model": "qwen2.5:3b", "url": url}
+    log = server.log()
+    assert log.count("brain = ") == 1
+    assert f"brain = OpenAI-compatible endpoint {url}, model qwen2.5:3b" in log
+    assert "limits: small (3B parameters)" in log
+    assert f"warning: cannot reach {url}/models" in log and "ollama serve" in log
+
+
+def test_an_explicit_backend_is_not_overridden_by_llm_url(tmp_path):
+    result = run_cli(
+        "serve", "--port", "0", "--llm-backend", "no_such_module:Brain", "--llm-url", "http://x/v1"
+    )
+    assert result.returncode == 2 and "no_such_module:Brain" in result.stderr
+
+
+@pytest.fixture
+def models_endpoint():
+    """A real HTTP endpoint that lists models as Ollama's /v1/models does (no LLM behind it)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/v1/models"
+            body = json.dumps({"object": "list", "data": [{"id": "llama3.2:latest"}]}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body if found else b"{}")
+
+        def log_message(self, *args) -> None: ...
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+
+
+def test_probe_names_a_model_the_endpoint_does_not_have(models_endpoint):
+    from ovos_realtime.brain.notice import probe
+    from ovos_realtime.config import LLMSettings
+
+    missing = probe(LLMSettings(backend="openai", url=models_endpoint, model="qwen2.5:3b"))
+    assert "'qwen2.5:3b' is not among the endpoint's models (llama3.2:latest)" in missing
+    assert "ollama pull qwen2.5:3b" in missing
+    # Ollama serves "llama3.2" as "llama3.2:latest".
+    assert probe(LLMSettings(backend="openai", url=models_endpoint, model="llama3.2")) is None
+    assert probe(LLMSettings(backend="openai", url=f"{models_endpoint}/nope", model="x"))
+    assert probe(LLMSettings(backend="embedded", url=models_endpoint)) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "count", "words"),
+    [
+        ("SmolLM2-135M-Instruct.Q4_1.gguf", 135e6, "tiny (135M"),
+        ("qwen2.5:3b", 3e9, "small (3B"),
+        ("qwen2.5:1.5b", 1.5e9, "small (1.5B"),
+        ("Llama-3.1-8B-Instruct-Q4_K_M.gguf", 8e9, "8B parameters"),
+        ("gemma3-270m-it-q4_k_m.gguf", 270e6, "tiny (270M"),
+        ("phi3:mini", None, "not in its name"),
+        (None, None, "not in its name"),
+    ],
+)
+def test_model_size_from_its_name(model, count, words):
+    from ovos_realtime.brain.notice import limits, parameters
+
+    assert parameters(model) == count
+    assert words in limits(model)

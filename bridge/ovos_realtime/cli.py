@@ -38,6 +38,17 @@ def _serve_overrides(args: argparse.Namespace) -> dict:
     return _with_shared_flags(overrides, args)
 
 
+def load_serve_settings(args: argparse.Namespace) -> Settings:
+    """`--llm-url` alone is enough for the one-line real brain: where the backend would be the
+    embedded one, an endpoint URL given on the command line means the `openai` backend."""
+    overrides = _serve_overrides(args)
+    settings = load_settings(args.config, overrides=overrides)
+    if args.llm_url is not None and args.llm_backend is None and settings.llm.backend == "embedded":
+        overrides["llm"]["backend"] = "openai"
+        settings = load_settings(args.config, overrides=overrides)
+    return settings
+
+
 def _with_shared_flags(overrides: dict, args: argparse.Namespace) -> dict:
     """--persona and --log-level, which every command that runs a server takes."""
     if args.persona is not None:
@@ -114,6 +125,21 @@ def run_wyoming(settings: Settings) -> None:
     asyncio.run(main())
 
 
+def brain_notice(described: dict, settings: Settings) -> str:
+    """Which brain runs, its limits and how to change it: printed once when `serve` starts."""
+    from ovos_realtime.brain.notice import probe, summary
+
+    said = summary(described)
+    lines = [
+        f"ovos-realtime {__version__}: brain = {said['brain']}",
+        f"  limits: {said['limits']}",
+        f"  change: {said['change']}",
+    ]
+    if warning := probe(settings.llm):
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -123,7 +149,10 @@ def serve(settings: Settings) -> None:
     check_bind(settings)
     if settings.wyoming.enabled:
         check_wyoming_bind(settings)
-    app = create_app(build_server(settings))
+    deps = build_server(settings)
+    # Printed, not logged: it must show at every --log-level.
+    print(brain_notice(deps.assistant.brains.default.describe(), settings), file=sys.stderr)
+    app = create_app(deps)
     log.info(
         "ovos-realtime %s on http://%s:%d", __version__, settings.server.host, settings.server.port
     )
@@ -179,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--llm-backend", help="embedded | openai | package.module:Class")
     serve_cmd.add_argument("--llm-model", help="GGUF path (embedded) or model name (openai)")
-    serve_cmd.add_argument("--llm-url", help="base URL of an OpenAI-compatible endpoint")
+    serve_cmd.add_argument(
+        "--llm-url",
+        help="base URL of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 "
+        "(Ollama); implies --llm-backend openai unless another backend is set",
+    )
     serve_cmd.add_argument(
         "--ovos-bus", metavar="URL", help="OVOS messagebus, e.g. ws://127.0.0.1:8181/core"
     )
@@ -241,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            settings = load_settings(args.config, overrides=_serve_overrides(args))
+            settings = load_serve_settings(args)
             logging.basicConfig(
                 level=settings.log_level.upper(),
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
