@@ -30,6 +30,7 @@ PACKAGE_DIRS = {
     "ovos_tts_plugin_onnx_stream": "plugins/ovos_tts_plugin_onnx_stream",
     "ovos_realtime_plugin_common": "plugins/ovos_realtime_plugin_common",
     "ovos_skill_realtime_tools": "skills/ovos_skill_realtime_tools",
+    "hivemind_realtime_agent_plugin": "plugins/hivemind_realtime_agent_plugin",
 }
 
 
@@ -57,6 +58,8 @@ TTS = [
     "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTS",
     "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTS",
 ]
+HIVEMIND_AGENT = "hivemind-realtime-agent-plugin = hivemind_realtime_agent_plugin:RealtimeAgentProtocol"
+HIVEMIND_AUDIO = "hivemind-realtime-audio-plugin = hivemind_realtime_agent_plugin:RealtimeAudioProtocol"
 SKILL = "ovos-skill-realtime-tools.openvoiceos = ovos_skill_realtime_tools:RealtimeToolsSkill"
 TTS_CONFIG = [
     "ovos-tts-plugin-kokoro-stream.config = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
@@ -88,6 +91,7 @@ setup(
         + requirements("stt")
         + requirements("tts")
         + requirements("ovos")
+        + requirements("hivemind")
     ),
     entry_points={
         "console_scripts": ["ovos-realtime = ovos_realtime.cli:main"],
@@ -101,6 +105,8 @@ setup(
         "opm.tts.config": TTS_CONFIG,
         "opm.skill": [SKILL],
         "ovos.plugin.skill": [SKILL],
+        "hivemind.agent.protocol": [HIVEMIND_AGENT],
+        "hivemind.binary.protocol": [HIVEMIND_AUDIO],
     },
     # No "License ::" classifier: `license` says it, and setuptools deprecates the classifier.
     classifiers=["Programming Language :: Python :: 3"],
