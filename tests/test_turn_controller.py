@@ -190,6 +190,25 @@ async def test_two_turns_get_two_items_and_two_answers(session):
     assert len({u["id"] for u in users}) == 2
 
 
+async def test_a_blip_that_passes_for_a_turn_is_not_answered(session):
+    """A click or a breath long enough to start a turn (64 ms) but with less speech than a
+    word in it: the STT hears something ("alpha" here, "You" from Whisper), the turn ends
+    with an empty transcript and no response, as OpenAI does for empty transcripts."""
+    rec = session.recorder
+    await send(session, silence(0.3), speech(0.1), silence(1.0))
+    await rec.until("conversation.item.done")
+    await asyncio.sleep(0.2)
+    kinds = types(rec.events)
+    assert "input_audio_buffer.speech_started" in kinds
+    assert "response.created" not in kinds
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == ""
+    # The next real turn is answered.
+    await send(session, speech(0.4), silence(1.0))
+    await rec.until("response.done")
+    assert text_of(rec.events) == "Hello! You said: alpha"
+
+
 async def test_no_response_when_create_response_is_off(session):
     rec = session.recorder
     await session.handle(

@@ -247,3 +247,16 @@ def test_list_models_reports_pypi_silero():
     assert silero["kind"] == "vad" and silero["source"].startswith("pypi:")
     assert silero["path"] and Path(silero["path"]).is_file() and silero["pullable"] is True
     assert set(silero) >= {"name", "kind", "source", "path", "pullable"}
+
+
+def test_reset_forgets_the_stream(speech_clips):
+    """After reset() the same audio gets the same probabilities: the WebRTC gate's noise
+    model was kept across reset() and moved where quiet speech was first heard by seconds."""
+    vad = FrameVAD(DualVADConfig(auto_gain=False))
+    pcm = speech_clips["ljspeech_LJ001-0005.wav"]
+    quiet = (pcm.astype(np.float64) * 10 ** (-40 / 20)).round().astype(np.int16).tobytes()
+    runs = []
+    for _ in range(3):
+        vad.reset()
+        runs.append(vad.probabilities(quiet))
+    assert runs[0] == runs[1] == runs[2]

@@ -34,6 +34,12 @@ class DualVADConfig:
     min_speech_ms: int = 250
     min_silence_ms: int = 500
     prefix_padding_ms: int = 300
+    # Automatic gain before the gate and Silero (gain.py), so quiet speakers are heard from the
+    # first word; false turns it off (a device with its own AGC, or a near-field microphone).
+    auto_gain: bool = True
+    max_gain_db: float = 40.0
+    # The quietest recent frame is never lifted above this: noise stays background.
+    noise_ceiling_dbfs: float = -55.0
     # onnxruntime thread budget (2 cores are shared with STT, LLM and TTS).
     intra_op_num_threads: int = 1
     inter_op_num_threads: int = 1
@@ -83,6 +89,15 @@ class DualVADConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or value < 0:
                 fail(key, "must be a non-negative integer number of milliseconds")
+        if not isinstance(self.auto_gain, bool):
+            fail("auto_gain", "must be true or false")
+        if not isinstance(self.max_gain_db, int | float) or not 0 <= self.max_gain_db <= 60:
+            fail("max_gain_db", "must be a number of dB between 0 and 60")
+        if (
+            not isinstance(self.noise_ceiling_dbfs, int | float)
+            or not -100 <= self.noise_ceiling_dbfs <= 0
+        ):
+            fail("noise_ceiling_dbfs", "must be a level in dBFS between -100 and 0")
         for key in ("intra_op_num_threads", "inter_op_num_threads"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:

@@ -15,8 +15,13 @@ _GATE_SAMPLES = 480
 
 class WebRTCGate:
     def __init__(self, aggressiveness: int = 2, sample_rate: int = 16000) -> None:
-        self._vad = webrtcvad.Vad(aggressiveness)
+        self._aggressiveness = aggressiveness
         self._rate = sample_rate
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: WebRTC VAD adapts its noise model to what it has heard."""
+        self._vad = webrtcvad.Vad(self._aggressiveness)
 
     def is_speech(self, frame_int16: np.ndarray) -> bool:
         return self._vad.is_speech(frame_int16[-_GATE_SAMPLES:].tobytes(), self._rate)

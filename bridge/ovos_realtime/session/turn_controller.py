@@ -84,6 +84,7 @@ class TurnController:
             self._audio_in.get("format"),
             self._audio_in.get("turn_detection"),
             (self._audio_in.get("transcription") or {}).get("language"),
+            (self._audio_in.get("noise_reduction") or {}).get("type"),
         )
 
     def _current_item_id(self) -> str:

@@ -73,6 +73,14 @@ class FrameVAD(Protocol):
     def new_frame_vad(self, sample_rate: int | None = None) -> FrameProbabilities: ...
 
 
+@runtime_checkable
+class GainControl(Protocol):
+    """A frame detector whose automatic input gain can be switched per stream (None: the
+    plugin's own setting)."""
+
+    def set_auto_gain(self, enabled: bool | None) -> None: ...
+
+
 class Chunker(Protocol):
     def feed(self, text: str) -> list[str]: ...
 

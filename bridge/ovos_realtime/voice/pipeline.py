@@ -23,7 +23,7 @@ from ovos_realtime.audio.resample import StreamResampler
 from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.speech_detector import SpeechDetector
 from ovos_realtime.voice.transcription import Transcription
-from ovos_realtime.voice.turns import TurnDetector, TurnEvent
+from ovos_realtime.voice.turns import MIN_VOICED_MS, TurnDetector, TurnEvent
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,14 @@ class VoicePipeline:
         self._decoder: WireDecoder | None = None
         self._resample: StreamResampler | None = None
         self._turn_config: Any = object()
+        self._noise_reduction: str | None = None
         self._turn_samples = 0
         self._preroll: deque[np.ndarray] = deque()
         self._stt: Transcription | None = None
         self._held: list[np.ndarray] | None = None  # audio after a pause's peek, kept from the STT
         self._peek: asyncio.Future[str] | None = None
         self._partial = ""
+        self._stopped_voiced_ms: int | None = None
 
     # ---- configuration ----
 
@@ -65,10 +67,15 @@ class VoicePipeline:
         audio_format: dict[str, Any] | None,
         turn_detection: dict[str, Any] | None,
         language: str | None = None,
+        noise_reduction: str | None = None,
     ) -> None:
-        """The input format, turn detection and language now in force (cheap when nothing
-        changed; a new language applies from the next turn)."""
+        """The input format, turn detection, language and noise reduction (`near_field` /
+        `far_field` / None) now in force (cheap when nothing changed; a new language applies
+        from the next turn)."""
         self.language = language
+        if noise_reduction != self._noise_reduction:
+            self._noise_reduction = noise_reduction
+            self.detector.set_noise_reduction(noise_reduction)
         wire = WireFormat.from_session(audio_format)
         if wire != self._wire:
             self._wire = wire
@@ -127,9 +134,12 @@ class VoicePipeline:
                 self._start_turn()
             elif event.kind == "resumed":
                 self._resume()
+            elif event.kind == "stopped":
+                self._stopped_voiced_ms = event.voiced_ms
             yield event
         stop = self.turns.check_window()
         if stop is not None:
+            self._stopped_voiced_ms = stop.voiced_ms
             yield stop
 
     def end_speech(self) -> None:
@@ -152,9 +162,22 @@ class VoicePipeline:
 
     # ---- transcript ----
 
+    @property
+    def heard_speech(self) -> bool:
+        """The turn held enough speech to be a turn (not a breath or a click); a manual turn
+        is the client's call."""
+        return self.turns is None or self._voiced_ms() >= MIN_VOICED_MS
+
+    def _voiced_ms(self) -> int:
+        # A stopped turn's own count: a new turn may start in the same chunk.
+        if self._stopped_voiced_ms is not None:
+            return self._stopped_voiced_ms
+        return self.turns.voiced_ms if self.turns is not None else 0
+
     async def peek(self) -> str:
         """The final text if the turn ended now (at a pause). Audio that comes after it is held
-        from the transcriber until speech resumes, so the text stays the turn's final one."""
+        from the transcriber until speech resumes, so the text stays the turn's final one.
+        A turn that is not speech (`heard_speech`) has the text ""."""
         if self._peek is None:
             self._held = []
             if self.turns is not None:
@@ -169,7 +192,8 @@ class VoicePipeline:
                 self.turns.use_transcript(future.result(), final=True)
 
     async def finish(self) -> str:
-        """The turn's final text; the turn ends (even when the transcriber fails)."""
+        """The turn's final text ("" when it was not speech); the turn ends (even when the
+        transcriber fails)."""
         try:
             if self._peek is not None:
                 return await asyncio.shield(self._peek)
@@ -186,6 +210,7 @@ class VoicePipeline:
         self._held = None
         self._turn_samples = 0
         self._partial = ""
+        self._stopped_voiced_ms = None
         self.turn += 1
 
     async def _transcribe(self, how: Callable[[], str]) -> str:
@@ -199,6 +224,14 @@ class VoicePipeline:
             self._turn_samples / RATE,
             (loop.time() - started) * 1000,
         )
+        if text and not self.heard_speech:
+            log.info(
+                "[%s] a turn with %d ms of speech is not answered (the STT heard %r)",
+                self.name,
+                self._voiced_ms(),
+                text,
+            )
+            return ""
         return text
 
     # ---- inside ----

@@ -4,9 +4,12 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime.voice.contracts import FrameVAD
+from ovos_realtime.voice.contracts import FrameVAD, GainControl
 
 RATE = 16000
+# The Realtime API's input noise reduction, as far as the VAD is concerned: a close-talking
+# microphone is loud enough as it is; a far-field one needs the automatic gain.
+NOISE_REDUCTION_GAIN = {"near_field": False, "far_field": True}
 
 
 class SpeechDetector:
@@ -32,6 +35,14 @@ class SpeechDetector:
         return [
             0.0 if self._vad.is_silence(data[i : i + size]) else 1.0 for i in range(0, whole, size)
         ]
+
+    def set_noise_reduction(self, kind: str | None) -> bool:
+        """`near_field` turns the VAD's automatic gain off, `far_field` on, None leaves it as
+        the plugin is configured. False when the VAD has no such gain."""
+        if not isinstance(self._frames, GainControl):
+            return False
+        self._frames.set_auto_gain(NOISE_REDUCTION_GAIN.get(kind or ""))
+        return True
 
     def reset(self) -> None:
         self._pending = b""

@@ -22,6 +22,7 @@ TurnKind = Literal["started", "paused", "resumed", "stopped", "idle"]
 class TurnEvent:
     kind: TurnKind
     audio_ms: int
+    voiced_ms: int = 0  # `stopped`: the turn's speech frames in all (see MIN_VOICED_MS)
 
 
 # semantic_vad: (silence after a complete sentence, after anything else, ceiling) per eagerness.
@@ -38,6 +39,10 @@ _TRAILING = {
 }  # fmt: skip
 _COMPLETE = re.compile(r"[.!?…][\"')\]]*$")
 _MIN_SPEECH_MS = 64  # shorter blips (clicks, breath) do not start a turn
+# A turn with less speech than this in all (frames at/above the threshold) is a breath, a click
+# or a cough that passed for a turn: Whisper hears "You" or "Thank you." in it. A short real
+# word ("no", "yes") holds 200-300 ms of speech frames.
+MIN_VOICED_MS = 160
 # Gaps between words are shorter than this; a quiet this long is worth speculating on.
 _PAUSE_MS = 96
 
@@ -78,6 +83,7 @@ class TurnDetector:
         self.speaking = False
         self._speech_run_ms = 0
         self._speech_start_ms = 0
+        self.voiced_ms = 0  # speech frames (at/above the threshold) in the current/last turn
         self._silence_start_ms: int | None = None
         self._paused = False
         self._last_activity_ms = 0
@@ -114,6 +120,7 @@ class TurnDetector:
                     self._speech_run_ms += self.frame_ms
                     if self._speech_run_ms >= _MIN_SPEECH_MS:
                         self.speaking = True
+                        self.voiced_ms = self._speech_run_ms
                         self._silence_start_ms = None
                         self._idle_fired = False
                         audio_start = max(0, self._speech_start_ms - self.prefix_padding_ms)
@@ -128,6 +135,8 @@ class TurnDetector:
                         self._idle_fired = True
                         events.append(TurnEvent("idle", self.now_ms))
                 continue
+            if probability >= self.threshold:
+                self.voiced_ms += self.frame_ms
             if probability >= quiet_below:
                 if self._paused:
                     events.append(TurnEvent("resumed", start))
@@ -161,7 +170,7 @@ class TurnDetector:
         self._paused = False
         self.awaiting_transcript = False
         self._last_activity_ms = self.now_ms
-        return TurnEvent("stopped", self.now_ms)
+        return TurnEvent("stopped", self.now_ms, self.voiced_ms)
 
     def mark_activity(self) -> None:
         """A response or a commit counts as activity for the idle timeout."""
