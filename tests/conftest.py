@@ -128,6 +128,9 @@ def voice_server(server_factory) -> ServerProcess:
         {
             "llm": {"backend": SCRIPTED_BACKEND},
             "voice": {"max_turn_s": 20},  # small, so the full-buffer test stays short
+            # WebRTC calls on loopback only (tests/test_webrtc.py); a call that never connects
+            # ends soon.
+            "webrtc": {"host_addresses": ["127.0.0.1"], "connect_timeout_s": 5},
             "log_level": "debug",
         }
     )

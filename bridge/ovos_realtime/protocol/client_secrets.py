@@ -117,3 +117,16 @@ def parse_beta_transcription_session(body: Any) -> SecretRequest:
         transcription_update_from_beta(body),
         _seconds(secret.get("expires_at"), "client_secret.expires_at"),
     )
+
+
+def parse_call_session(session: Any) -> dict[str, Any]:
+    """The `session` part of a WebRTC call's multipart offer: a GA realtime session."""
+    session = dict(_object(session, "session"))
+    session.setdefault("type", "realtime")
+    if session["type"] != "realtime":
+        raise ProtocolError(
+            "Invalid value for 'session.type': a call takes a 'realtime' session.",
+            param="session.type",
+        )
+    _validate(_GA_SESSIONS["realtime"], session, "session")
+    return session

@@ -15,6 +15,7 @@ from ovos_realtime.server.auth import AuthRefused, authorize, bearer_token, orig
 from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.server.home import PUBLIC_PATHS, home_routes
 from ovos_realtime.server.realtime_ws import realtime_endpoint
+from ovos_realtime.server.webrtc import endpoints as webrtc
 
 LOG = logging.getLogger(__name__)
 
@@ -84,11 +85,15 @@ def create_app(deps: ServerDeps) -> Starlette:
             rest_secrets.create_beta_transcription_session,
             methods=["POST"],
         ),
+        Route("/v1/realtime", webrtc.create_call, methods=["POST"]),  # beta: an SDP body
+        Route("/v1/realtime/calls", webrtc.create_call, methods=["POST"]),
+        Route("/v1/realtime/calls/{call_id}/hangup", webrtc.hangup, methods=["POST"]),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await deps.assistant.start()  # e.g. the OVOS bus connection
+        webrtc.startup(deps)
         wyoming = None
         if deps.settings.wyoming.enabled:  # the Wyoming door, on the same engines and loop
             from ovos_realtime.server.wyoming.service import WyomingDoor
@@ -96,6 +101,7 @@ def create_app(deps: ServerDeps) -> Starlette:
             wyoming = WyomingDoor(deps.assistant, deps.settings)
             await wyoming.start()
         yield
+        await webrtc.shutdown(deps)  # ends the calls in progress
         if wyoming is not None:
             await wyoming.stop()
         await deps.assistant.stop()

@@ -4,7 +4,6 @@ decoded client events to the session and a writer task that sends server events 
 import asyncio
 import contextlib
 import logging
-import re
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -14,25 +13,18 @@ from ovos_realtime.protocol.dialect import Dialect
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.server.auth import AuthRefused, authorize, bearer_token, subprotocol_token
 from ovos_realtime.server.deps import ServerDeps
+from ovos_realtime.server.event_frames import handle_frame
 from ovos_realtime.server.realtime_sessions import open_session
 from ovos_realtime.session.realtime_session import RealtimeSession
 
 log = logging.getLogger(__name__)
 
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
-# Finds the event_id of a frame we refuse to parse (too big): it is usually near the start.
-_EVENT_ID = re.compile(rb'"event_id"\s*:\s*"([^"\\]{1,128})"')
 
 
 def detect_dialect(websocket: WebSocket, subprotocols: list[str]) -> Dialect:
     beta_header = "realtime=v1" in websocket.headers.get("openai-beta", "")
     return Dialect.BETA if beta_header or BETA_SUBPROTOCOL in subprotocols else Dialect.GA
-
-
-def _peek_event_id(data: str | bytes) -> str | None:
-    head = (data.encode() if isinstance(data, str) else data)[:4096]
-    match = _EVENT_ID.search(head)
-    return match.group(1).decode(errors="replace") if match else None
 
 
 async def realtime_endpoint(websocket: WebSocket) -> None:
@@ -43,10 +35,17 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
 
     offered_key = bearer_token(websocket.headers) or subprotocol_token(subprotocols)
+    call_id = websocket.query_params.get("call_id")
     try:
-        secret = authorize(settings.api_key, deps.client_secrets, offered_key, ephemeral_ok=True)
+        # A sideband (a backend joining a call) needs the key itself, not a client secret.
+        secret = authorize(
+            settings.api_key, deps.client_secrets, offered_key, ephemeral_ok=call_id is None
+        )
     except AuthRefused as refused:
         await _refuse(websocket, dialect, refused.code, refused.message, 1008)
+        return
+    if call_id is not None:
+        await _sideband(websocket, deps, dialect, call_id)
         return
     if len(deps.sessions) >= settings.max_sessions:
         await _refuse(websocket, dialect, "session_limit", "Too many sessions; retry later.", 1013)
@@ -80,6 +79,22 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     finally:
         deps.sessions.discard(session_id)
         await session.close()
+        await connection.close()
+
+
+async def _sideband(websocket: WebSocket, deps: ServerDeps, dialect: Dialect, call_id: str) -> None:
+    """`?call_id=`: this socket joins a WebRTC call's session, seeing its events and sending
+    client events to it (e.g. a backend adding tools), until either side ends."""
+    call = deps.calls.get(call_id)
+    if call is None or call.session is None:
+        await _refuse(websocket, dialect, "call_not_found", f"No call '{call_id[:64]}'.", 1008)
+        return
+    connection = _Connection(websocket, EventCodec(dialect), f"{call_id} sideband")
+    call.attach(connection)
+    try:
+        await connection.read_loop(call.session, deps.settings.server.max_event_bytes)
+    finally:
+        call.detach(connection)
         await connection.close()
 
 
@@ -140,33 +155,14 @@ class _Connection:
     async def _handle_frame(
         self, session: RealtimeSession, data: str | bytes, max_event_bytes: int
     ) -> None:
-        event_id = None
-        try:
-            size = len(data.encode() if isinstance(data, str) else data)
-            if size > max_event_bytes:
-                event_id = _peek_event_id(data)
-                raise ProtocolError(
-                    f"The event is {size} bytes; the limit is {max_event_bytes} bytes.",
-                    code="event_too_large",
-                )
-            event = self.codec.decode(data)
-            event_id = event.get("event_id")
-            await session.handle(event)
-        except ProtocolError as error:
-            if error.event_id is None:
-                error.event_id = event_id
-            log.info("[%s] client error %s: %s", self.session_id, error.code, error.message)
-            self.emit(error.to_event())
-        except Exception:
-            log.exception("[%s] handler failed", self.session_id)
-            self.emit(
-                ProtocolError(
-                    "The server failed to process the event.",
-                    code="server_error",
-                    type="server_error",
-                    event_id=event_id,
-                ).to_event()
-            )
+        await handle_frame(
+            session,
+            self.codec,
+            data,
+            max_event_bytes=max_event_bytes,
+            emit=self.emit,
+            label=self.session_id,
+        )
 
     async def close(self) -> None:
         self.outbox.put_nowait(None)

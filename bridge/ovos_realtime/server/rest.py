@@ -38,6 +38,7 @@ async def health(request: Request) -> JSONResponse:
                 **(voice.engines.describe() if voice else {"stt": None, "tts": None, "vad": None}),
             },
             "sessions": len(deps.sessions),
+            "calls": len(deps.calls),  # WebRTC calls (each has one of the sessions)
             # e.g. "ovos": the bus connection state
             **{extension.name: extension.describe() for extension in assistant.extensions},
         }

@@ -1,0 +1,191 @@
+"""The WebRTC door with a Python WebRTC client (aiortc), on loopback only: a real speech clip
+from the corpus goes into a call over RTP; the spoken answer comes back over RTP and
+transcribes to what the server says it said; the events arrive on `oai-events` (validated
+against the SDK's types). A sideband WebSocket joins the call; the output buffer is cleared on
+request; bad offers get 4xx; hangups and vanished peers leave no call behind."""
+
+import asyncio
+import io
+import wave
+
+import httpx
+import numpy as np
+import pytest
+from openai import AsyncOpenAI
+from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
+
+from tests.voice_helpers import load_clip, manifest, silence
+from tests.webrtc_client import WebRTCClient
+
+pytestmark = pytest.mark.slow
+
+CLIP = next(m for m in manifest() if m["file"] == "cmuarctic_aew_arctic_a0003.wav")
+
+
+async def transcribe(http_url: str, pcm24k: bytes) -> str:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(24000)
+        wav.writeframes(pcm24k)
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(
+            f"{http_url}/v1/audio/transcriptions",
+            files={"file": ("heard.wav", buffer.getvalue(), "audio/wav")},
+            data={"model": "whisper-1"},
+        )
+    response.raise_for_status()
+    return response.json()["text"]
+
+
+async def health(http_url: str) -> dict:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{http_url}/health")).json()
+
+
+async def no_call_left(http_url: str, timeout: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await health(http_url)
+        if state["calls"] == 0 and state["sessions"] == 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, state
+        await asyncio.sleep(0.2)
+
+
+async def test_spoken_call_sideband_clear_and_hangup(voice_server):
+    client = WebRTCClient()
+    try:
+        answered = await client.call(voice_server.http_url)
+        assert answered.status_code == 201, answered.text
+        assert answered.headers["content-type"].startswith("application/sdp")
+        assert answered.headers["location"] == f"/v1/realtime/calls/{client.call_id}"
+        created = await client.until("session.created")
+        assert created["session"]["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+
+        # Not JSON on the data channel: an error event, and the call goes on.
+        client.send("this is not json")
+        assert (await client.until("error"))["error"]["code"] == "invalid_json"
+
+        # A backend joins with the SDK's sideband connection and sets the instructions.
+        backend = AsyncOpenAI(api_key="unused", websocket_base_url=voice_server.ws_base)
+        async with backend.realtime.connect(call_id=client.call_id) as sideband:
+            await sideband.session.update(
+                session={"type": "realtime", "instructions": "Answer briefly."}
+            )
+            updated = await client.until("session.updated")
+            assert updated["session"]["instructions"] == "Answer briefly."
+            async for event in sideband:  # the backend sees the call's events too
+                if event.type == "session.updated":
+                    break
+
+        # The caller speaks; the answer comes back as audio over RTP.
+        client.listen_from()
+        client.mic.say(np.concatenate([silence(0.3), load_clip(CLIP["file"]), silence(1.0)]))
+        completed = await client.until("conversation.item.input_audio_transcription.completed", 90)
+        assert word_error_rate([CLIP["text"]], [completed["transcript"]]) <= 0.35, completed
+        done = await client.until("response.done", 90)
+        assert done["response"]["status"] == "completed"
+        started = await client.until("output_audio_buffer.started", 30)
+        stopped = await client.until("output_audio_buffer.stopped", 60)
+        assert started["response_id"] == stopped["response_id"] == done["response"]["id"]
+        kinds = client.types()
+        assert "response.output_audio.delta" not in kinds  # audio goes over RTP only
+        said = next(
+            e["transcript"]
+            for e in client.events
+            if e["type"] == "response.output_audio_transcript.done"
+        )
+        heard = await transcribe(voice_server.http_url, bytes(client.heard))
+        assert word_error_rate([said], [heard]) <= 0.35, (said, heard)
+
+        # The client clears the output buffer mid-answer: playback stops and the item is cut
+        # to what was heard.
+        mark = len(client.events)
+        client.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "Tell me a long story."}],
+                },
+            }
+        )
+        client.send({"type": "response.create"})
+        playing = await client.until("output_audio_buffer.started", 60, start=mark)
+        await asyncio.sleep(0.5)
+        client.send({"type": "output_audio_buffer.clear"})
+        cleared = await client.until("output_audio_buffer.cleared", 10, start=mark)
+        assert cleared["response_id"] == playing["response_id"]
+        truncated = await client.until("conversation.item.truncated", 10, start=mark)
+        assert 0 < truncated["audio_end_ms"] < 5000
+        client.send({"type": "response.cancel"})
+        await client.until("response.done", 30, start=mark)
+
+        async with httpx.AsyncClient(base_url=voice_server.http_url) as http:
+            assert (
+                await http.post(f"/v1/realtime/calls/{client.call_id}/hangup")
+            ).status_code == 200
+            gone = await http.post(f"/v1/realtime/calls/{client.call_id}/hangup")
+            assert gone.status_code == 404
+    finally:
+        await client.close()
+    await no_call_left(voice_server.http_url)
+
+
+async def test_vanished_peer_and_unanswered_offer_leave_nothing(voice_server):
+    # The caller closes its side without hanging up.
+    client = WebRTCClient()
+    assert (await client.call(voice_server.http_url)).status_code == 201
+    await client.until("session.created")
+    assert (await health(voice_server.http_url))["calls"] == 1
+    await client.close()
+    await no_call_left(voice_server.http_url)
+    # An offer whose caller never connects (ICE never starts) ends at connect_timeout_s.
+    silent = WebRTCClient()
+    try:
+        sdp = await silent.offer()
+        async with httpx.AsyncClient() as http:
+            answered = await http.post(
+                f"{voice_server.http_url}/v1/realtime/calls",
+                content=sdp,
+                headers={"Content-Type": "application/sdp"},
+            )
+        assert answered.status_code == 201
+        assert (await health(voice_server.http_url))["calls"] == 1
+        await no_call_left(voice_server.http_url, timeout=20)
+    finally:
+        await silent.close()
+
+
+async def test_bad_offers_get_4xx(voice_server):
+    url = f"{voice_server.http_url}/v1/realtime/calls"
+    no_audio = WebRTCClient()
+    try:
+        sdp = (await no_audio.offer()).replace("m=audio", "m=video")  # no microphone
+    finally:
+        await no_audio.close()
+    cases = [
+        ("hello", "application/sdp", 400),
+        ("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "application/sdp", 400),
+        (sdp, "application/sdp", 400),
+        ("v=0\r\n" + "a=x\r\n" * 20000, "application/sdp", 400),
+        ("{}", "application/json", 400),
+        ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "application/sdp", 400),
+    ]
+    async with httpx.AsyncClient() as http:
+        for body, content_type, status in cases:
+            response = await http.post(url, content=body, headers={"Content-Type": content_type})
+            assert response.status_code == status, (body[:40], response.text)
+            assert response.json()["error"]["message"]
+        form = await http.post(
+            url,
+            files={"sdp": ("offer.sdp", b"v=0\r\n", "application/sdp")},
+            data={"session": "{not json"},
+        )
+        assert form.status_code == 400
+        hangup = await http.post(f"{url}/rtc_nope/hangup")
+        assert hangup.status_code == 404
+    await no_call_left(voice_server.http_url)
