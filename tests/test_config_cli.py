@@ -192,11 +192,21 @@ def test_llm_url_alone_selects_the_endpoint_and_warns_when_it_is_down(server_fac
     assert f"warning: cannot reach {url}/models" in log and "ollama serve" in log
 
 
-def test_an_explicit_backend_is_not_overridden_by_llm_url(tmp_path):
-    result = run_cli(
-        "serve", "--port", "0", "--llm-backend", "no_such_module:Brain", "--llm-url", "http://x/v1"
+def test_llm_url_means_the_openai_backend_only_where_the_embedded_one_would_run(tmp_path):
+    from ovos_realtime.cli import build_parser, load_serve_settings
+
+    def backend(*argv: str) -> str:
+        return load_serve_settings(build_parser().parse_args(["serve", *argv])).llm.backend
+
+    url = ("--llm-url", "http://127.0.0.1:11434/v1")
+    assert backend() == "embedded"
+    assert backend(*url) == "openai"
+    assert backend(*url, "--llm-backend", "tests.scripted_llm:ScriptedLLM") == (
+        "tests.scripted_llm:ScriptedLLM"
     )
-    assert result.returncode == 2 and "no_such_module:Brain" in result.stderr
+    config = tmp_path / "custom.yaml"
+    config.write_text("llm:\n  backend: tests.scripted_llm:ScriptedLLM\n")
+    assert backend("--config", str(config), *url) == "tests.scripted_llm:ScriptedLLM"
 
 
 @pytest.fixture
