@@ -160,8 +160,16 @@ class Satellite:
             self_signed=True,
             bin_callbacks=self.tts,
         )
-        self.bus.on(HiveMessageType.BUS, lambda m: self.received.put(m.payload))
+        self.arrivals: list[tuple[float, str]] = []  # (monotonic time, type) of all received
+        self.bus.on(HiveMessageType.BUS, self._on_bus)
         self.bus.connect(bus=FakeBus(), site_id=f"site-{name}")
+
+    def _on_bus(self, message: HiveMessage) -> None:
+        self.arrivals.append((time.monotonic(), message.payload.msg_type))
+        self.received.put(message.payload)
+
+    def first_arrival(self, msg_type: str, after: float = 0.0) -> float | None:
+        return next((t for t, kind in self.arrivals if kind == msg_type and t >= after), None)
 
     def emit(self, msg_type: str, data: dict[str, Any] | None = None) -> None:
         self.bus.emit(Message(msg_type, data or {}, {}))
