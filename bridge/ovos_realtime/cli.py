@@ -108,6 +108,7 @@ def run_wyoming(settings: Settings) -> None:
 
     async def main() -> None:
         assistant = build_assistant(settings)
+        print(brain_notice(assistant.brains.default.describe(), settings), file=sys.stderr)
         door = WyomingDoor(assistant, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
