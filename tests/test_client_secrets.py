@@ -104,6 +104,26 @@ async def test_forged_secret_is_refused(keyed_server):
     assert "Unknown client secret" in error["message"]
 
 
+def test_secret_is_checked_on_the_webrtc_door(keyed_server):
+    def offer(token: str) -> httpx.Response:
+        return httpx.post(
+            f"{keyed_server.http_url}/v1/realtime/calls",
+            content="v=0\r\n",
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
+        )
+
+    assert offer("ek_forged").status_code == 401
+    minted = httpx.post(
+        f"{keyed_server.http_url}/v1/realtime/client_secrets",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={},
+    ).json()["value"]
+    # Past the door's auth: this text-only server has no call to offer.
+    let_in = offer(minted)
+    assert let_in.status_code == 400
+    assert let_in.json()["error"]["code"] == "audio_unavailable"
+
+
 async def test_secret_cannot_mint_nor_use_rest(keyed_server):
     minted = await sdk(keyed_server).realtime.client_secrets.create()
     with pytest.raises(openai.AuthenticationError, match="only opens Realtime sessions"):

@@ -100,8 +100,8 @@ async def test_spoken_call_sideband_clear_and_hangup(voice_server):
         heard = await transcribe(voice_server.http_url, bytes(client.heard))
         assert word_error_rate([said], [heard]) <= 0.35, (said, heard)
 
-        # The client clears the output buffer mid-answer: playback stops and the item is cut
-        # to what was heard.
+        # Barge-in: the caller speaks over a long answer, and stops hearing it at once; the
+        # assistant item is cut to what was heard.
         mark = len(client.events)
         client.send(
             {
@@ -114,15 +114,22 @@ async def test_spoken_call_sideband_clear_and_hangup(voice_server):
             }
         )
         client.send({"type": "response.create"})
-        playing = await client.until("output_audio_buffer.started", 60, start=mark)
+        story = (await client.until("output_audio_buffer.started", 60, start=mark))["response_id"]
         await asyncio.sleep(0.5)
+        client.mic.say(np.concatenate([load_clip(CLIP["file"]), silence(1.0)]))
+        await client.until("input_audio_buffer.speech_started", 30, start=mark)
+        cleared = await client.until("output_audio_buffer.cleared", 10, start=mark)
+        assert cleared["response_id"] == story
+        truncated = await client.until("conversation.item.truncated", 10, start=mark)
+        assert 0 < truncated["audio_end_ms"] < 10000
+        # The clip gets its own answer; this time the client clears the output buffer itself.
+        answer = await client.until(
+            "output_audio_buffer.started", 90, start=mark, where=lambda e: e["response_id"] != story
+        )
+        mark = len(client.events)
         client.send({"type": "output_audio_buffer.clear"})
         cleared = await client.until("output_audio_buffer.cleared", 10, start=mark)
-        assert cleared["response_id"] == playing["response_id"]
-        truncated = await client.until("conversation.item.truncated", 10, start=mark)
-        assert 0 < truncated["audio_end_ms"] < 5000
-        client.send({"type": "response.cancel"})
-        await client.until("response.done", 30, start=mark)
+        assert cleared["response_id"] == answer["response_id"]
 
         async with httpx.AsyncClient(base_url=voice_server.http_url) as http:
             assert (
@@ -135,29 +142,59 @@ async def test_spoken_call_sideband_clear_and_hangup(voice_server):
     await no_call_left(voice_server.http_url)
 
 
-async def test_vanished_peer_and_unanswered_offer_leave_nothing(voice_server):
-    # The caller closes its side without hanging up.
+async def test_transcription_call_with_a_client_secret_then_the_peer_vanishes(voice_server):
+    turn = {"type": "server_vad"}
+    async with httpx.AsyncClient(base_url=voice_server.http_url) as http:
+        minted = await http.post(
+            "/v1/realtime/client_secrets",
+            json={
+                "session": {"type": "transcription", "audio": {"input": {"turn_detection": turn}}}
+            },
+        )
     client = WebRTCClient()
-    assert (await client.call(voice_server.http_url)).status_code == 201
-    await client.until("session.created")
+    answered = await client.call(
+        voice_server.http_url, headers={"Authorization": f"Bearer {minted.json()['value']}"}
+    )
+    assert answered.status_code == 201, answered.text
+    created = await client.until("session.created")
+    assert created["session"]["type"] == "transcription"
+    client.mic.say(np.concatenate([silence(0.3), load_clip(CLIP["file"]), silence(1.0)]))
+    completed = await client.until("conversation.item.input_audio_transcription.completed", 90)
+    assert word_error_rate([CLIP["text"]], [completed["transcript"]]) <= 0.35, completed
+    await asyncio.sleep(1.0)
+    assert not [k for k in client.types() if k.startswith(("response.", "output_audio"))]
     assert (await health(voice_server.http_url))["calls"] == 1
+    # The caller goes away without hanging up.
     await client.close()
     await no_call_left(voice_server.http_url)
-    # An offer whose caller never connects (ICE never starts) ends at connect_timeout_s.
+
+
+async def test_sdk_call_that_never_connects_ends(voice_server):
     silent = WebRTCClient()
     try:
-        sdp = await silent.offer()
-        async with httpx.AsyncClient() as http:
-            answered = await http.post(
-                f"{voice_server.http_url}/v1/realtime/calls",
-                content=sdp,
-                headers={"Content-Type": "application/sdp"},
-            )
-        assert answered.status_code == 201
+        backend = AsyncOpenAI(api_key="unused", base_url=f"{voice_server.http_url}/v1")
+        answer = await backend.realtime.calls.create(
+            sdp=await silent.offer(), session={"type": "realtime", "instructions": "Be brief."}
+        )
+        assert answer.text.startswith("v=0")
         assert (await health(voice_server.http_url))["calls"] == 1
-        await no_call_left(voice_server.http_url, timeout=20)
+        await no_call_left(voice_server.http_url, timeout=20)  # webrtc.connect_timeout_s is 5
     finally:
         await silent.close()
+
+
+async def test_beta_call_speaks_beta(voice_server):
+    client = WebRTCClient(beta=True)
+    try:
+        answered = await client.call(voice_server.http_url, path="/v1/realtime?model=ovos-realtime")
+        assert answered.status_code == 201, answered.text
+        created = await client.until("session.created")
+        assert created["session"]["modalities"] == ["text", "audio"]
+        backend = AsyncOpenAI(api_key="unused", base_url=f"{voice_server.http_url}/v1")
+        await backend.realtime.calls.hangup(client.call_id)
+    finally:
+        await client.close()
+    await no_call_left(voice_server.http_url)
 
 
 async def test_bad_offers_get_4xx(voice_server):

@@ -8,6 +8,7 @@ import asyncio
 import fractions
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -17,7 +18,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 from ovos_realtime.server.webrtc.ice import fix_host_addresses
 
-from tests.realtime_helpers import GA_EVENTS
+from tests.realtime_helpers import BETA_EVENTS, GA_EVENTS
 
 RATE = 24000
 FRAME = RATE // 50  # 20 ms
@@ -63,8 +64,9 @@ class ClipTrack(MediaStreamTrack):
 
 
 class WebRTCClient:
-    def __init__(self) -> None:
+    def __init__(self, beta: bool = False) -> None:
         fix_host_addresses(["127.0.0.1"])
+        self.adapter = BETA_EVENTS if beta else GA_EVENTS
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.mic = ClipTrack()
         self.pc.addTrack(self.mic)
@@ -83,7 +85,7 @@ class WebRTCClient:
 
     def _on_message(self, message: str) -> None:
         event = json.loads(message)
-        GA_EVENTS.validate_python(event)  # raises on anything off-spec
+        self.adapter.validate_python(event)  # raises on anything off-spec
         self.events.append(event)
         self.received_at.append(time.monotonic())
         self._arrived.set()
@@ -130,13 +132,19 @@ class WebRTCClient:
     def send(self, event: dict[str, Any] | str) -> None:
         self.channel.send(event if isinstance(event, str) else json.dumps(event))
 
-    async def until(self, event_type: str, timeout: float = 60, start: int = 0) -> dict:
-        """The first event of `event_type` at index `start` or later."""
+    async def until(
+        self,
+        event_type: str,
+        timeout: float = 60,
+        start: int = 0,
+        where: Callable[[dict], bool] = lambda _event: True,
+    ) -> dict:
+        """The first event of `event_type` (and `where`) at index `start` or later."""
         deadline = asyncio.get_running_loop().time() + timeout
         index = start
         while True:
             while index < len(self.events):
-                if self.events[index]["type"] == event_type:
+                if self.events[index]["type"] == event_type and where(self.events[index]):
                     return self.events[index]
                 index += 1
             remaining = deadline - asyncio.get_running_loop().time()
