@@ -23,7 +23,9 @@ from ovos_realtime.audio.resample import StreamResampler
 from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.speech_detector import SpeechDetector
 from ovos_realtime.voice.transcription import Transcription
+from ovos_realtime.voice.turn_model import SmartTurn, load_turn_model
 from ovos_realtime.voice.turns import MIN_VOICED_MS, TurnDetector, TurnEvent
+from ovos_realtime.voice.whisper_features import WINDOW_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ class VoicePipeline:
         self._peek: asyncio.Future[str] | None = None
         self._partial = ""
         self._stopped_voiced_ms: int | None = None
+        # semantic_vad's end-of-turn model, and the turn's last 8 s of audio for it.
+        self._turn_model: SmartTurn | None = None
+        self._recent: deque[np.ndarray] = deque()
+        self._recent_samples = 0
+        self._pause = 0  # numbers the pauses, so that a late answer finds its own
 
     # ---- configuration ----
 
@@ -84,8 +91,14 @@ class VoicePipeline:
         if turn_detection != self._turn_config:
             self._turn_config = turn_detection
             now = self.turns.now_ms if self.turns else 0
+            semantic = (turn_detection or {}).get("type") == "semantic_vad"
+            self._turn_model = load_turn_model() if semantic else None
             self.turns = (
-                TurnDetector(self.detector.frame_ms, turn_detection) if turn_detection else None
+                TurnDetector(
+                    self.detector.frame_ms, turn_detection, model=self._turn_model is not None
+                )
+                if turn_detection
+                else None
             )
             if self.turns:
                 self.turns.now_ms = now
@@ -134,6 +147,8 @@ class VoicePipeline:
                 self._start_turn()
             elif event.kind == "resumed":
                 self._resume()
+            elif event.kind == "paused":
+                self._score_pause()
             elif event.kind == "stopped":
                 self._stopped_voiced_ms = event.voiced_ms
             yield event
@@ -211,6 +226,8 @@ class VoicePipeline:
         self._turn_samples = 0
         self._partial = ""
         self._stopped_voiced_ms = None
+        self._recent.clear()
+        self._recent_samples = 0
         self.turn += 1
 
     async def _transcribe(self, how: Callable[[], str]) -> str:
@@ -244,6 +261,7 @@ class VoicePipeline:
 
     def _resume(self) -> None:
         """Speech came back after a pause: the pause's text is no longer the final one."""
+        self._pause += 1  # and the model's answer for it, if one is coming, no longer holds
         if self._peek is None:
             return
         self._peek = None
@@ -253,8 +271,43 @@ class VoicePipeline:
         for chunk in held:
             self._transcriber().feed(chunk)
 
+    def _score_pause(self) -> None:
+        """semantic_vad: the model scores the turn's audio at this pause, off the loop; the turn
+        waits for its answer (up to the ceiling)."""
+        if self._turn_model is None or self.turns is None or not self._recent:
+            return
+        self._pause += 1
+        pause, turn, model = self._pause, self.turn, self._turn_model
+        audio = np.concatenate(self._recent)
+        self.turns.expect_model()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.runtime.turn_executor, model.probability, audio)
+
+        def done(f: asyncio.Future[float]) -> None:
+            if pause != self._pause or turn != self.turn or self.turns is None:
+                return  # speech resumed, or the turn ended, before the answer
+            if f.cancelled() or f.exception() is not None:
+                log.warning("[%s] end-of-turn model failed: %r", self.name, f.exception())
+                self.turns.use_turn_probability(None)
+                return
+            log.debug(
+                "[%s] end of turn %.2f (%.0f ms, %.1f s audio)",
+                self.name,
+                f.result(),
+                model.last_ms,
+                audio.size / RATE,
+            )
+            self.turns.use_turn_probability(f.result())
+
+        future.add_done_callback(done)
+
     def _feed_turn(self, samples: np.ndarray) -> None:
         self._turn_samples += samples.size
+        if self._turn_model is not None:  # the model hears the last 8 s
+            self._recent.append(samples)
+            self._recent_samples += samples.size
+            while self._recent_samples - self._recent[0].size >= WINDOW_SAMPLES:
+                self._recent_samples -= self._recent.popleft().size
         if self._held is not None:  # a pause is being transcribed: hold it back
             self._held.append(samples)
         else:

@@ -19,6 +19,10 @@ class VoiceRuntime:
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="stt")
     )
     tts_executor: ThreadPoolExecutor = field(init=False)
+    # semantic_vad's end-of-turn model: one decision at a time, beside the STT's.
+    turn_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="turn")
+    )
 
     def __post_init__(self) -> None:
         self.tts_executor = ThreadPoolExecutor(self.tts_workers, thread_name_prefix="tts")
@@ -45,3 +49,4 @@ class VoiceRuntime:
     def shutdown(self) -> None:
         self.stt_executor.shutdown(wait=False, cancel_futures=True)
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
+        self.turn_executor.shutdown(wait=False, cancel_futures=True)

@@ -7,8 +7,13 @@ Events, in stream time (ms of audio since the session started):
 - `stopped`: the window ran out: the turn is over;
 - `idle`: no speech for idle_timeout_ms after the last turn.
 
-`semantic_vad` decides the window from what was said: a complete sentence ends the turn sooner,
-a trailing word ("and", "so", "the"…) makes it wait, up to 8/4/2 s for eagerness low/medium/high.
+`semantic_vad` decides the window with an end-of-turn model when one is loaded (Smart Turn v3,
+voice/turn_model.py): at each pause the turn's audio is scored; a probability at/above the
+eagerness' threshold ends the turn after a short window, below it the turn waits up to the
+ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
+model agrees the turn is done but the transcript ends on a trailing word, a second signal), it
+decides from what was said: a complete sentence ends the turn sooner, a trailing word ("and",
+"so", "the"…) makes it wait up to the ceiling.
 """
 
 import re
@@ -32,6 +37,14 @@ _EAGERNESS_MS = {
     "auto": (400, 1200, 4000),
     "low": (700, 2500, 8000),
 }
+# semantic_vad with the model: (probability threshold, silence after "complete") per eagerness;
+# "incomplete" waits up to the ceiling above.
+_MODEL_EAGERNESS = {
+    "high": (0.3, 150),
+    "medium": (0.5, 200),
+    "auto": (0.5, 200),
+    "low": (0.7, 400),
+}
 _TRAILING = {
     "and", "or", "but", "so", "because", "the", "a", "an", "to", "of", "with", "for", "in",
     "on", "at", "my", "your", "um", "uh", "er", "then", "if", "that", "which", "is", "are",
@@ -47,14 +60,20 @@ MIN_VOICED_MS = 160
 _PAUSE_MS = 96
 
 
+def trails_off(transcript: str) -> bool:
+    """The text ends on a word that promises more ("and", "the", "um"…) or a comma/dash."""
+    text = transcript.strip()
+    words = re.findall(r"[\w']+", text.lower())
+    return bool(words) and (words[-1] in _TRAILING or text.endswith((",", "-", "…", "...")))
+
+
 def semantic_silence_ms(transcript: str, eagerness: str) -> int:
     """How long a pause must last before this transcript counts as a finished turn."""
     complete_ms, unsure_ms, ceiling_ms = _EAGERNESS_MS.get(eagerness, _EAGERNESS_MS["auto"])
     text = transcript.strip()
-    words = re.findall(r"[\w']+", text.lower())
-    if not words:
+    if not re.findall(r"[\w']+", text):
         return unsure_ms
-    if words[-1] in _TRAILING or text.endswith((",", "-", "…", "...")):
+    if trails_off(text):
         return ceiling_ms
     if _COMPLETE.search(text):
         return complete_ms
@@ -62,7 +81,16 @@ def semantic_silence_ms(transcript: str, eagerness: str) -> int:
 
 
 class TurnDetector:
-    def __init__(self, frame_ms: int, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        frame_ms: int,
+        config: dict[str, Any],
+        model: bool = False,
+        transcript_signal: bool = True,
+    ) -> None:
+        """`model`: semantic_vad gets end-of-turn probabilities (`use_turn_probability`).
+        `transcript_signal`: with the model, a trailing word in the transcript still makes a
+        "complete" turn wait the unsure window."""
         self.frame_ms = frame_ms
         self.kind = config.get("type", "server_vad")
         self.threshold = float(config.get("threshold") or 0.5)
@@ -75,10 +103,18 @@ class TurnDetector:
         # final transcript of a pause is on its way the turn waits for it (up to the ceiling).
         self.ceiling_ms = self.silence_ms
         self.awaiting_transcript = False
+        self.uses_model = model and self.kind == "semantic_vad"
+        self.transcript_signal = transcript_signal
+        self.awaiting_model = False
+        self.turn_probability: float | None = None  # the model's answer at this pause
+        self._transcript = ""
         if self.kind == "semantic_vad":
             _, self.silence_ms, self.ceiling_ms = _EAGERNESS_MS.get(
                 self.eagerness, _EAGERNESS_MS["auto"]
             )
+        self.model_threshold, self._model_complete_ms = _MODEL_EAGERNESS.get(
+            self.eagerness, _MODEL_EAGERNESS["auto"]
+        )
         self.now_ms = 0
         self.speaking = False
         self._speech_run_ms = 0
@@ -90,19 +126,50 @@ class TurnDetector:
         self._idle_fired = False
 
     def use_transcript(self, transcript: str, final: bool = False) -> None:
-        """semantic_vad: what the user said so far sets the silence window."""
-        if self.kind == "semantic_vad":
+        """semantic_vad: what the user said so far sets the silence window (with the model:
+        a second signal once the model has spoken)."""
+        if self.kind != "semantic_vad":
+            return
+        self._transcript = transcript
+        if final:
+            self.awaiting_transcript = False
+        if self.uses_model:
+            self._model_window()
+        else:
             self.silence_ms = semantic_silence_ms(transcript, self.eagerness)
-            if final:
-                self.awaiting_transcript = False
 
     def expect_transcript(self) -> None:
-        """A pause's final transcript is being computed: semantic_vad waits for it."""
-        if self.kind == "semantic_vad":
+        """A pause's final transcript is being computed: semantic_vad without the model waits
+        for it (the model does not: it hears the audio itself)."""
+        if self.kind == "semantic_vad" and not self.uses_model:
             self.awaiting_transcript = True
 
+    def expect_model(self) -> None:
+        """The model is scoring this pause: the turn does not end before its answer (nor
+        after the ceiling)."""
+        if self.uses_model:
+            self.awaiting_model = True
+
+    def use_turn_probability(self, probability: float | None) -> None:
+        """The model's answer for the current pause; None: it failed, the transcript decides."""
+        if not self.uses_model:
+            return
+        self.awaiting_model = False
+        self.turn_probability = probability
+        self._model_window()
+
+    def _model_window(self) -> None:
+        if self.turn_probability is None:
+            self.silence_ms = semantic_silence_ms(self._transcript, self.eagerness)
+        elif self.turn_probability < self.model_threshold:
+            self.silence_ms = self.ceiling_ms
+        elif self.transcript_signal and trails_off(self._transcript):
+            self.silence_ms = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])[1]
+        else:
+            self.silence_ms = self._model_complete_ms
+
     def _window_over(self, quiet_ms: int) -> bool:
-        if self.awaiting_transcript:
+        if self.awaiting_transcript or self.awaiting_model:
             return quiet_ms >= self.ceiling_ms
         return quiet_ms >= self.silence_ms
 
@@ -140,6 +207,9 @@ class TurnDetector:
             if probability >= quiet_below:
                 if self._paused:
                     events.append(TurnEvent("resumed", start))
+                    # The pause's answer no longer holds: speech went on.
+                    self.awaiting_model = False
+                    self.turn_probability = None
                 self._silence_start_ms = None
                 self._paused = False
                 continue
@@ -169,6 +239,9 @@ class TurnDetector:
         self._silence_start_ms = None
         self._paused = False
         self.awaiting_transcript = False
+        self.awaiting_model = False
+        self.turn_probability = None
+        self._transcript = ""
         self._last_activity_ms = self.now_ms
         return TurnEvent("stopped", self.now_ms, self.voiced_ms)
 
