@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "OVOS_REALTIME_"
 MiB = 1024 * 1024
@@ -26,6 +33,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _list_from_text(value: Any) -> Any:
+    """A list setting given as text (the environment gives only text): YAML/JSON, e.g.
+    OVOS_REALTIME_WEBRTC__HOST_ADDRESSES='["127.0.0.1"]'."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -36,6 +54,11 @@ class ServerSettings(_Section):
     # Without an api_key, browser requests from other origins are refused; these are let in
     # too (e.g. "http://localhost:3000"; "*" lets every page drive the agent).
     allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: Any) -> Any:
+        return _list_from_text(value)
 
 
 class LLMSettings(_Section):
@@ -158,13 +181,6 @@ class WyomingSettings(_Section):
         return self
 
 
-class Settings(_Section):
-    server: ServerSettings = ServerSettings()
-    llm: LLMSettings = LLMSettings()
-    session: SessionSettings = SessionSettings()
-    voice: VoiceSettings = VoiceSettings()
-    ovos: OvosSettings = OvosSettings()
-    personas: PersonasSettings = PersonasSettings()
 class WebRTCSettings(_Section):
     """The WebRTC door (`POST /v1/realtime/calls`)."""
 
@@ -177,8 +193,21 @@ class WebRTCSettings(_Section):
     max_calls: int = Field(16, ge=1)
     connect_timeout_s: float = Field(20.0, gt=0)  # offer answered → media flowing
 
+    @field_validator("host_addresses", mode="before")
+    @classmethod
+    def _addresses_from_text(cls, value: Any) -> Any:
+        return _list_from_text(value)
 
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    llm: LLMSettings = LLMSettings()
+    session: SessionSettings = SessionSettings()
+    voice: VoiceSettings = VoiceSettings()
+    ovos: OvosSettings = OvosSettings()
+    personas: PersonasSettings = PersonasSettings()
     wyoming: WyomingSettings = WyomingSettings()
+    webrtc: WebRTCSettings = WebRTCSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -186,7 +215,6 @@ def _set_path(target: dict, path: list[str], value: Any) -> None:
     for key in path[:-1]:
         node = target.setdefault(key, {})
         if not isinstance(node, dict):
-    webrtc: WebRTCSettings = WebRTCSettings()
             raise ConfigError(f"{'.'.join(path)}: '{key}' is not a section")
         target = node
     target[path[-1]] = value
