@@ -5,8 +5,6 @@ against the SDK's types). A sideband WebSocket joins the call; the output buffer
 request; bad offers get 4xx; hangups and vanished peers leave no call behind."""
 
 import asyncio
-import io
-import wave
 
 import httpx
 import numpy as np
@@ -14,29 +12,12 @@ import pytest
 from openai import AsyncOpenAI
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
-from tests.voice_helpers import load_clip, manifest, silence
+from tests.voice_helpers import load_clip, manifest, silence, transcribe
 from tests.webrtc_client import WebRTCClient
 
 pytestmark = pytest.mark.slow
 
 CLIP = next(m for m in manifest() if m["file"] == "cmuarctic_aew_arctic_a0003.wav")
-
-
-async def transcribe(http_url: str, pcm24k: bytes) -> str:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(24000)
-        wav.writeframes(pcm24k)
-    async with httpx.AsyncClient(timeout=60) as http:
-        response = await http.post(
-            f"{http_url}/v1/audio/transcriptions",
-            files={"file": ("heard.wav", buffer.getvalue(), "audio/wav")},
-            data={"model": "whisper-1"},
-        )
-    response.raise_for_status()
-    return response.json()["text"]
 
 
 async def health(http_url: str) -> dict:
@@ -97,7 +78,7 @@ async def test_spoken_call_sideband_clear_and_hangup(voice_server):
             for e in client.events
             if e["type"] == "response.output_audio_transcript.done"
         )
-        heard = await transcribe(voice_server.http_url, bytes(client.heard))
+        heard = await asyncio.to_thread(transcribe, voice_server.http_url, bytes(client.heard))
         assert word_error_rate([said], [heard]) <= 0.35, (said, heard)
 
         # Barge-in: the caller speaks over a long answer, and stops hearing it at once; the

@@ -6,6 +6,7 @@ carries the session the secret will open, as a session would report it."""
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -70,42 +71,46 @@ def _effective_session(deps: ServerDeps, minted: dict[str, Any]) -> dict[str, An
     return public_session(update_session(session, update, voice.stt_model if voice else None))
 
 
-async def _mint(request: Request, parse: Any) -> tuple[ClientSecret, dict] | JSONResponse:
+Render = Callable[[ClientSecret, dict[str, Any]], dict[str, Any]]
+
+
+async def _mint(
+    request: Request, parse: Callable[[Any], SecretRequest], render: Render
+) -> JSONResponse:
     deps: ServerDeps = request.app.state.deps
     try:
-        parsed: SecretRequest = parse(await _body(request))
+        parsed = parse(await _body(request))
         session = _effective_session(deps, parsed.session)
     except ProtocolError as error:
         LOG.info("client secret refused: %s", error.message)
         return openai_error(400, error.message, error.code, error.param)
-    return deps.client_secrets.mint(parsed.session, parsed.seconds), session
+    return JSONResponse(render(deps.client_secrets.mint(parsed.session, parsed.seconds), session))
+
+
+def _ga(secret: ClientSecret, session: dict[str, Any]) -> dict[str, Any]:
+    return {"value": secret.value, "expires_at": secret.expires_at, "session": session}
+
+
+def _beta(to_beta: Callable[[dict[str, Any]], dict[str, Any]]) -> Render:
+    """Beta puts the secret inside the (beta-shaped) session."""
+
+    def render(secret: ClientSecret, session: dict[str, Any]) -> dict[str, Any]:
+        body = to_beta(session)
+        body["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
+        return body
+
+    return render
 
 
 async def create_client_secret(request: Request) -> JSONResponse:
-    minted = await _mint(request, parse_client_secret)
-    if isinstance(minted, JSONResponse):
-        return minted
-    secret, session = minted
-    return JSONResponse(
-        {"value": secret.value, "expires_at": secret.expires_at, "session": session}
-    )
+    return await _mint(request, parse_client_secret, _ga)
 
 
 async def create_beta_session(request: Request) -> JSONResponse:
-    minted = await _mint(request, parse_beta_session)
-    if isinstance(minted, JSONResponse):
-        return minted
-    secret, session = minted
-    body = session_to_beta(session)
-    body["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
-    return JSONResponse(body)
+    return await _mint(request, parse_beta_session, _beta(session_to_beta))
 
 
 async def create_beta_transcription_session(request: Request) -> JSONResponse:
-    minted = await _mint(request, parse_beta_transcription_session)
-    if isinstance(minted, JSONResponse):
-        return minted
-    secret, session = minted
-    body = transcription_session_to_beta(session)
-    body["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
-    return JSONResponse(body)
+    return await _mint(
+        request, parse_beta_transcription_session, _beta(transcription_session_to_beta)
+    )
