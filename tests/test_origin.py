@@ -57,3 +57,18 @@ def test_foreign_origin_is_refused_on_rest(open_server):
     # A look-alike host is not the server's own.
     fake = httpx.get(url, headers={"Origin": f"http://127.0.0.1.evil.example:{open_server.port}"})
     assert fake.status_code == 403
+
+
+def test_cors_preflight_for_allowed_origins_only(open_server):
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    url = f"{open_server.http_url}/v1/realtime/calls"
+    allowed = httpx.options(url, headers={"Origin": FRIEND, **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == FRIEND
+    assert httpx.options(url, headers={"Origin": EVIL, **preflight}).status_code >= 400
+    # An allowed page can read the answer of a plain request too.
+    models = httpx.get(f"{open_server.http_url}/v1/models", headers={"Origin": FRIEND})
+    assert models.headers["access-control-allow-origin"] == FRIEND

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ovos_realtime.config import ServerSettings
 from ovos_realtime.server import rest, rest_audio, rest_secrets
 from ovos_realtime.server.auth import AuthRefused, authorize, bearer_token, origin_allowed
 from ovos_realtime.server.deps import ServerDeps
@@ -67,6 +69,20 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
+def _cors(settings: ServerSettings) -> Middleware:
+    """Lets browser pages of other origins call REST and the WebRTC door (fetch needs CORS):
+    with an API key any page that holds a key or client secret, without one only
+    `server.allowed_origins`. Outermost, so that preflights are answered before the key check."""
+    origins = ["*"] if settings.api_key is not None else settings.allowed_origins
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "OpenAI-Beta"],
+        expose_headers=["Location"],
+    )
+
+
 def create_app(deps: ServerDeps) -> Starlette:
     routes = [
         *home_routes(),  # /, /status and the static files of the page
@@ -108,7 +124,7 @@ def create_app(deps: ServerDeps) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ApiKeyMiddleware, deps=deps)],
+        middleware=[_cors(deps.settings.server), Middleware(ApiKeyMiddleware, deps=deps)],
         lifespan=lifespan,
     )
     app.state.deps = deps
