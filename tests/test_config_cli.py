@@ -166,14 +166,17 @@ def test_a_custom_backend_that_is_not_a_brain_is_named():
 
 
 def test_serve_says_once_which_brain_runs_its_limits_and_how_to_change_it(embedded_server):
+    from ovos_realtime.brain.notice import REAL_BRAIN_COMMAND, limits
+
+    model = httpx.get(f"{embedded_server.http_url}/health").json()["engines"]["llm"]["model"]
     log = embedded_server.log()
     assert log.count("brain = ") == 1, log
-    assert "brain = embedded llama.cpp, SmolLM2-135M" in log
-    assert "limits: tiny (135M parameters)" in log and "wrong" in log
-    assert (
-        'change: for better answers run a bigger model in Ollama or llama.cpp\'s server: make serve SERVE_ARGS="--llm-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:3b"'
-        in log
-    )
+    assert f"brain = embedded llama.cpp, {model}" in log
+    assert f"limits: {limits(model)}" in log
+    if "SmolLM2-135M" in model:  # the default today: say plainly what it is
+        assert "limits: tiny (135M parameters)" in log and "gets facts wrong" in log
+    assert f"Ollama or llama.cpp's server (README: Quick start): {REAL_BRAIN_COMMAND}" in log
+    assert REAL_BRAIN_COMMAND in (REPO / "README.md").read_text()  # the README shows the same
     assert "warning:" not in log  # the embedded brain has no endpoint to probe
 
 

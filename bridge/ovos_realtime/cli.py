@@ -134,7 +134,7 @@ def brain_notice(described: dict, settings: Settings) -> str:
     lines = [
         f"ovos-realtime {__version__}: brain = {said['brain']}",
         f"  limits: {said['limits']}",
-        f"  change: {said['change']}",
+        f"  change: {said['change']}" + (f": {said['command']}" if said["command"] else ""),
     ]
     if warning := probe(settings.llm):
         lines.append(f"  warning: {warning}")

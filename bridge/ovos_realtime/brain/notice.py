@@ -51,15 +51,17 @@ def limits(model: str | None) -> str:
 
 
 def summary(described: dict[str, Any]) -> dict[str, str]:
-    """`brain`, `limits` and `change` for a brain's describe() (any backend)."""
+    """For a brain's describe() (any backend): `brain` (what runs), `limits`, `change` (how to
+    change it, in words) and `command` (the command that does it, or "")."""
     backend = str(described.get("backend", "?"))
     model = described.get("model")
     if backend == "embedded":
         return {
             "brain": f"embedded llama.cpp, {model}",
             "limits": limits(model),
-            "change": f"for better answers run a bigger model in Ollama or llama.cpp's server: "
-            f"{REAL_BRAIN_COMMAND} (README: Quick start)",
+            "change": "for better answers, run a bigger model in Ollama or llama.cpp's server "
+            "(README: Quick start)",
+            "command": REAL_BRAIN_COMMAND,
         }
     if backend == "openai":
         return {
@@ -67,11 +69,13 @@ def summary(described: dict[str, Any]) -> dict[str, str]:
             "limits": limits(model),
             "change": "another model there: --llm-model NAME; the embedded one: leave out "
             "--llm-url (README: Quick start)",
+            "command": "",
         }
     return {
         "brain": f"custom backend {backend}" + (f", model {model}" if model else ""),
         "limits": "as its author made it",
         "change": "llm.backend: embedded | openai | package.module:Class (README: Configuration)",
+        "command": "",
     }
 
 

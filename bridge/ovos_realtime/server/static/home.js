@@ -28,7 +28,9 @@ function show(status) {
   const brain = status.brain;
   $("brain").textContent = brain.brain;
   $("brain-limits").textContent = brain.limits;
-  $("brain-change").replaceChildren(el("code", brain.change));
+  $("brain-change").textContent = brain.change;
+  $("brain-command").textContent = brain.command;
+  $("brain-command").hidden = !brain.command;
 
   const engines = $("engines");
   engines.replaceChildren();
@@ -52,8 +54,8 @@ function show(status) {
   }
 
   const personas = status.personas;
-  $("personas").textContent =
-    `${personas.names.join(", ")} (default: ${personas.default}).`;
+  $("personas").textContent = personas.names.join(", ");
+  $("persona-default").textContent = personas.default;
 
   for (const panel of ["brain", "engines", "doors", "personas"]) {
     $(`${panel}-panel`).hidden = false;
