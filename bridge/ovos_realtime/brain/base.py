@@ -28,7 +28,7 @@ class BrainRequest:
     tools: list[ToolSpec] = field(default_factory=list)
     tool_choice: ToolChoice = "auto"
     max_output_tokens: int | None = None
-    temperature: float = 0.7
+    temperature: float | None = None  # None: the backend's configured llm.temperature
 
     def forced_tool(self) -> str | None:
         if isinstance(self.tool_choice, dict):
@@ -55,7 +55,10 @@ class ToolArgumentsDelta:
 
 @dataclass(frozen=True)
 class Finished:
-    reason: Literal["stop", "length", "tool_calls"]
+    """The end of a completion. `repetition`: the loop guard ended an answer that had started
+    repeating itself (see loop_guard.py)."""
+
+    reason: Literal["stop", "length", "tool_calls", "repetition"]
     input_tokens: int = 0
     output_tokens: int = 0
 

@@ -24,11 +24,12 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
+from ovos_realtime.brain.loop_guard import LoopGuard
 from ovos_realtime.brain.models import resolve_gguf
 from ovos_realtime.brain.tool_prompt import (
-    TOOL_CALL_TAG,
     argument_schema,
     arguments_prefix,
+    call_opening,
     call_prefix,
     plain_messages,
 )
@@ -73,6 +74,13 @@ class EmbeddedLlamaBackend:
             bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
         )
         self._batch_threads = settings.batch_threads or settings.threads
+        self._sampling = {
+            "repeat_penalty": settings.repeat_penalty,
+            "frequency_penalty": settings.frequency_penalty,
+            "presence_penalty": settings.presence_penalty,
+            "min_p": settings.min_p,
+            "top_p": settings.top_p,
+        }
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
         log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
 
@@ -169,6 +177,9 @@ class EmbeddedLlamaBackend:
                 return prompt, [s for s in stops if s], tokens
             messages = messages[:first_turn] + messages[first_turn + 1 :]
 
+    def _temperature(self, request: BrainRequest) -> float:
+        return self.settings.temperature if request.temperature is None else request.temperature
+
     def _completion(self, prompt: str, **kwargs: Any) -> Iterator[tuple[str, str | None]]:
         for chunk in self._llama.create_completion(prompt=prompt, stream=True, **kwargs):
             choice = chunk["choices"][0]
@@ -189,12 +200,25 @@ class EmbeddedLlamaBackend:
         deciding = tools_offered
         started = False
         reason = "stop"
+        guard = LoopGuard()
         began = time.perf_counter()
         for text, finish in self._completion(
-            prompt, max_tokens=budget, temperature=request.temperature, stop=stops
+            prompt,
+            max_tokens=budget,
+            temperature=self._temperature(request),
+            stop=stops,
+            **self._sampling,
         ):
             if stop.is_set():
                 raise _Stopped
+            if guard.feed(text):
+                log.warning(
+                    "loop guard: the answer repeats %r; ended after %d tokens",
+                    guard.repeated,
+                    counter.tokens,
+                )
+                reason = "repetition"
+                break
             counter.tokens += 1
             if counter.tokens == 1:
                 log.debug(
@@ -207,10 +231,10 @@ class EmbeddedLlamaBackend:
                 started = bool(text)
             if deciding:
                 held += text
-                head = held.lstrip()
-                if head.startswith(TOOL_CALL_TAG):
+                calls = call_opening(held)
+                if calls:
                     return self._tool_call(request, prompt, None, budget, push, stop, counter)
-                if TOOL_CALL_TAG.startswith(head):
+                if calls is None:
                     continue
                 deciding, text, held = False, held, ""
             if text:
@@ -241,7 +265,7 @@ class EmbeddedLlamaBackend:
         for text, finish in self._completion(
             prompt + arguments_prefix(name),
             max_tokens=budget,
-            temperature=min(request.temperature, 0.3),
+            temperature=min(self._temperature(request), 0.3),
             grammar=grammar,
         ):
             if stop.is_set():

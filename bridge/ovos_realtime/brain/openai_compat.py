@@ -46,10 +46,15 @@ class OpenAICompatBackend:
         args: dict[str, Any] = {
             "model": self.model,
             "messages": request.messages,
-            "temperature": request.temperature,
+            "temperature": (
+                self.settings.temperature if request.temperature is None else request.temperature
+            ),
             "stream": True,
             "max_tokens": request.max_output_tokens or self.settings.max_output_tokens,
         }
+        for penalty in ("frequency_penalty", "presence_penalty"):
+            if getattr(self.settings, penalty):  # sent only when set: 0 is every API's default
+                args[penalty] = getattr(self.settings, penalty)
         if request.tools and request.tool_choice != "none":
             args["tools"] = [
                 {

@@ -28,6 +28,21 @@ def tools_block(tools: list[ToolSpec]) -> str:
     )
 
 
+# Small models asked for a tag often write the bare JSON object instead (Qwen2.5 does): a reply
+# opening with either is a call. No spoken answer starts with '{"name"'.
+_CALL_OPENINGS = (TOOL_CALL_TAG, '{"name"')
+
+
+def call_opening(head: str) -> bool | None:
+    """Does a reply starting with `head` call a tool? True, False, or None (cannot tell yet)."""
+    compact = "".join(head.split())
+    if any(compact.startswith(opening) for opening in _CALL_OPENINGS):
+        return True
+    if any(opening.startswith(compact) for opening in _CALL_OPENINGS):
+        return None
+    return False
+
+
 def call_prefix() -> str:
     return TOOL_CALL_TAG + '{"name": '
 

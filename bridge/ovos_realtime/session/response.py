@@ -27,6 +27,12 @@ from ovos_realtime.session.speculation_gate import SpeculationGate
 
 log = logging.getLogger(__name__)
 
+LOOP_ENDED = {
+    "type": "repetition_loop",
+    "code": "loop_guard",
+    "message": "The answer began repeating itself and was ended (the server's loop guard).",
+}
+
 
 class ResponseRun:
     def __init__(
@@ -125,6 +131,10 @@ class ResponseRun:
         usage = {"input_tokens": finished.input_tokens, "output_tokens": finished.output_tokens}
         if finished.reason == "length":
             self.writer.finish("incomplete", reason="max_output_tokens", **usage)
+        elif finished.reason == "repetition":
+            # The SDK's reason Literal has no word for a loop: the nearest honest one is
+            # max_output_tokens (output cut short); `error` names the loop guard.
+            self.writer.finish("incomplete", reason="max_output_tokens", error=LOOP_ENDED, **usage)
         else:
             self.writer.finish("completed", **usage)
 

@@ -236,7 +236,14 @@ def resolve_response(
         tool_choice=tool_choice,
         output_modalities=list(modalities),
         max_output_tokens=None if limit in (None, "inf") else int(limit),
-        temperature=float(params.get("temperature") or session.get("temperature") or 0.7),
+        # `is not None`, not `or`: a temperature of 0 (greedy) is a choice, not a gap.
+        temperature=float(
+            next(
+                t
+                for t in (params.get("temperature"), session.get("temperature"), 0.7)
+                if t is not None
+            )
+        ),
         voice=audio_out.get("voice"),
         speed=float(audio_out.get("speed") or 1.0),
         output_format=audio_out.get("format"),
