@@ -33,6 +33,7 @@ class Hub:
         tmp: Path,
         agent: tuple[str, dict[str, Any]],
         binary: tuple[str, dict[str, Any]] | None = None,
+        mycroft_conf: dict[str, Any] | None = None,
     ) -> None:
         self.tmp = tmp
         self.port = free_port()
@@ -61,6 +62,9 @@ class Hub:
         folder = tmp / "config" / "hivemind-core"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "server.json").write_text(json.dumps(config, indent=2))
+        if mycroft_conf is not None:  # the device's config: the hub fills sessions in with it
+            (tmp / "config" / "mycroft").mkdir(parents=True, exist_ok=True)
+            (tmp / "config" / "mycroft" / "mycroft.conf").write_text(json.dumps(mycroft_conf))
         self.log_file = tmp / "hub.log"
         self.proc: subprocess.Popen | None = None
 

@@ -16,7 +16,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -140,6 +142,23 @@ class VoiceSettings(_Section):
         return self
 
 
+class HiveMindSettings(_Section):
+    """An OVOS device reached through a HiveMind hub (hivemind-bus-client) instead of the raw
+    messagebus: credentials from `hivemind-core add-client` on the hub."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5678, ge=1, le=65535)
+    access_key: SecretStr
+    password: SecretStr
+    site_id: str = "unknown"  # this bridge's site, as the hub reports it to OVOS
+    ssl: bool = False  # wss:// (the hub's `ssl: true`)
+    self_signed: bool = True  # accept the hub's self-signed certificate
+
+    @field_serializer("access_key", "password")
+    def _masked(self, value: SecretStr) -> str:  # `ovos-realtime config` prints settings
+        return "***"
+
+
 class OvosSettings(_Section):
     """The OVOS messagebus: each Realtime session becomes an OVOS Session on it. No bus_url, no
     bus: the server runs standalone."""
@@ -152,11 +171,14 @@ class OvosSettings(_Section):
     discovery_timeout_s: float = Field(2.0, gt=0)  # for skills to answer `<skill>.public_api`
     skills: list[str] | None = None  # skill ids whose APIs are tools; None: ask ovos-core
     reconnect_max_s: float = Field(5.0, gt=0)  # longest wait between reconnection attempts
+    hivemind: HiveMindSettings | None = None  # reach OVOS through a HiveMind hub instead
 
     @model_validator(mode="after")
     def _websocket_url(self) -> "OvosSettings":
         if self.bus_url and not self.bus_url.startswith(("ws://", "wss://")):
             raise ValueError(f"ovos.bus_url must be a ws:// or wss:// URL, not {self.bus_url!r}")
+        if self.bus_url and self.hivemind:
+            raise ValueError("set ovos.bus_url or ovos.hivemind, not both")
         return self
 
 

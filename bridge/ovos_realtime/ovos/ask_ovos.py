@@ -6,7 +6,7 @@ from typing import Any
 from ovos_realtime.brain.base import ToolSpec
 from ovos_realtime.brain.tools import ServerTool
 from ovos_realtime.ovos.brain import ASK_OVOS
-from ovos_realtime.ovos.bus import OvosBus
+from ovos_realtime.ovos.bus import BusBase
 from ovos_realtime.ovos.session import OvosSession
 from ovos_realtime.ovos.utterance import ask
 
@@ -30,7 +30,7 @@ SPEC = ToolSpec(
 )
 
 
-def ask_ovos_tool(bus: OvosBus, session: OvosSession, timeout: float) -> ServerTool:
+def ask_ovos_tool(bus: BusBase, session: OvosSession, timeout: float) -> ServerTool:
     async def run(arguments: dict[str, Any]) -> str:
         utterance = arguments.get("utterance")
         if not isinstance(utterance, str) or not utterance.strip():

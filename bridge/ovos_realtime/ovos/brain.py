@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ovos_realtime.brain.base import Brain, BrainEvent, BrainRequest, Finished, TextDelta
-from ovos_realtime.ovos.bus import OvosBus
+from ovos_realtime.ovos.bus import BusBase
 from ovos_realtime.ovos.session import OvosSession
 from ovos_realtime.ovos.utterance import Spoken, run_utterance
 
@@ -42,7 +42,7 @@ class OvosBrain:
     # Running a turn acts (a skill may start a timer): never start one speculatively.
     side_effects = True
 
-    def __init__(self, bus: OvosBus, session: OvosSession, fallback: Brain, timeout: float) -> None:
+    def __init__(self, bus: BusBase, session: OvosSession, fallback: Brain, timeout: float) -> None:
         self.bus = bus
         self.session = session
         self.fallback = fallback

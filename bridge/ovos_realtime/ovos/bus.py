@@ -90,8 +90,10 @@ class _Connection(MessageBusClient):
             return False
 
 
-class OvosBus:
-    """The server's bus connection. Start it on the event loop; handlers run on that loop."""
+class BusBase:
+    """What the OVOS adapter needs of a bus, whatever carries it (the raw messagebus here, a
+    HiveMind hub in hivemind_bus.py): handlers on the event loop, emit, request/response.
+    Subclasses run the connection in a thread and call `_thread_event` / `_thread_message`."""
 
     def __init__(self, url: str, reconnect_max_s: float = 5.0) -> None:
         self.url = url
@@ -100,45 +102,29 @@ class OvosBus:
         self._any: list[Handler] = []
         self._on_connect: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._conn: _Connection | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = False
         self.connections = 0  # how many times we got connected, for /health and tests
-
-    # ---- lifecycle ----
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._run, name="ovos-bus", daemon=True)
         self._thread.start()
 
-    async def close(self) -> None:
-        self._stopping.set()
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.client.close()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 3)
-
     def _run(self) -> None:
-        delay = 0.25
-        while not self._stopping.is_set():
-            try:
-                self._conn = _Connection(self)
-                self._conn.client.run_forever(ping_interval=10, ping_timeout=5)
-            except Exception:
-                log.exception("bus connection failed")
-            if self._conn is not None and self._conn.connected_event.is_set():
-                self._conn.connected_event.clear()
-            was_connected = self.connected
-            self._thread_event("close")
-            if was_connected:
-                delay = 0.25
-                log.warning("OVOS bus %s lost; reconnecting", self.url)
-            if self._stopping.wait(delay):
-                break
-            delay = min(delay * 2, self.reconnect_max_s)
+        raise NotImplementedError
+
+    def emit(self, message: Message) -> bool:
+        """Send a message; False (and nothing sent) while the bus is away."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def refused(self, message: Message) -> str | None:
+        """Why a request got no answer when the carrier may have refused it (None: no idea)."""
+        return None
 
     # ---- thread → loop ----
 
@@ -191,11 +177,6 @@ class OvosBus:
         with contextlib.suppress(ValueError, AttributeError):
             handlers.remove(handler)  # type: ignore[union-attr]
 
-    def emit(self, message: Message) -> bool:
-        """Send a message; False (and nothing sent) while the bus is away."""
-        conn = self._conn
-        return bool(self.connected and conn is not None and conn.send(message))
-
     async def request(self, message: Message, timeout: float) -> Message | None:
         """Send `message` and wait for its `.response` (as Message.response() makes it), tied to
         this request by a context id so that concurrent requests never swap answers."""
@@ -219,3 +200,42 @@ class OvosBus:
 
     def describe(self) -> dict[str, Any]:
         return {"bus_url": self.url, "connected": self.connected, "connections": self.connections}
+
+
+class OvosBus(BusBase):
+    """The raw OVOS messagebus (no authentication: for the device itself or a trusted LAN)."""
+
+    def __init__(self, url: str, reconnect_max_s: float = 5.0) -> None:
+        super().__init__(url, reconnect_max_s)
+        self._conn: _Connection | None = None
+
+    def emit(self, message: Message) -> bool:
+        conn = self._conn
+        return bool(self.connected and conn is not None and conn.send(message))
+
+    async def close(self) -> None:
+        self._stopping.set()
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.client.close()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 3)
+
+    def _run(self) -> None:
+        delay = 0.25
+        while not self._stopping.is_set():
+            try:
+                self._conn = _Connection(self)
+                self._conn.client.run_forever(ping_interval=10, ping_timeout=5)
+            except Exception:
+                log.exception("bus connection failed")
+            if self._conn is not None and self._conn.connected_event.is_set():
+                self._conn.connected_event.clear()
+            was_connected = self.connected
+            self._thread_event("close")
+            if was_connected:
+                delay = 0.25
+                log.warning("OVOS bus %s lost; reconnecting", self.url)
+            if self._stopping.wait(delay):
+                break
+            delay = min(delay * 2, self.reconnect_max_s)

@@ -33,20 +33,26 @@ class OvosExtension:
         self.bus: Any = None
         self.catalog: Any = None
         self.sessions: dict[str, Any] = {}  # conversation id → OvosSession
-        if settings.ovos.bus_url:
-            from ovos_realtime.ovos.bus import OvosBus
+        if settings.ovos.bus_url or settings.ovos.hivemind:
             from ovos_realtime.ovos.skill_api import SkillApiCatalog
 
-            self.bus = OvosBus(settings.ovos.bus_url, settings.ovos.reconnect_max_s)
+            if settings.ovos.hivemind:
+                from ovos_realtime.ovos.hivemind_bus import HiveMindBus
+
+                self.bus = HiveMindBus(settings.ovos.hivemind, settings.ovos.reconnect_max_s)
+            else:
+                from ovos_realtime.ovos.bus import OvosBus
+
+                self.bus = OvosBus(settings.ovos.bus_url, settings.ovos.reconnect_max_s)
             self.catalog = SkillApiCatalog(self.bus, settings.ovos)
             self.bus.on_any(self._track_sessions)
 
     async def start(self) -> None:
         if self.bus is not None:
             self.bus.start()
-            log.info("OVOS bus: %s", self.settings.ovos.bus_url)
+            log.info("OVOS bus: %s", self.bus.url)
         else:
-            log.info("no OVOS bus configured (ovos.bus_url): running standalone")
+            log.info("no OVOS bus configured (ovos.bus_url / ovos.hivemind): running standalone")
 
     async def stop(self) -> None:
         if self.bus is not None:

@@ -17,7 +17,7 @@ from ovos_bus_client.message import Message
 from ovos_realtime.core.assistant import AssistantSession
 from ovos_realtime.core.observer import AssistantObserver
 from ovos_realtime.ovos import topics
-from ovos_realtime.ovos.bus import OvosBus
+from ovos_realtime.ovos.bus import BusBase
 from ovos_realtime.ovos.session import OvosSession, session_id_of
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class OvosObserver(AssistantObserver):
     def __init__(
         self,
-        bus: OvosBus,
+        bus: BusBase,
         ovos_session: OvosSession,
         on_close: Callable[[], None] | None = None,
     ) -> None:

@@ -17,7 +17,7 @@ from ovos_realtime.brain.base import ToolSpec
 from ovos_realtime.brain.tools import ServerTool
 from ovos_realtime.config import OvosSettings
 from ovos_realtime.ovos import topics
-from ovos_realtime.ovos.bus import OvosBus
+from ovos_realtime.ovos.bus import BusBase
 from ovos_realtime.ovos.schema import summary, tool_parameters
 from ovos_realtime.ovos.session import OvosSession
 
@@ -68,7 +68,7 @@ def parse_public_api(skill_id: str, data: Any) -> list[SkillMethod]:
 class SkillApiCatalog:
     """Which skill API methods are on offer right now, shared by all sessions."""
 
-    def __init__(self, bus: OvosBus, settings: OvosSettings) -> None:
+    def __init__(self, bus: BusBase, settings: OvosSettings) -> None:
         self.bus = bus
         self.settings = settings
         self._methods: list[SkillMethod] = []
@@ -159,7 +159,7 @@ def _tool_names(methods: list[SkillMethod]) -> list[tuple[SkillMethod, str]]:
 
 
 async def call_skill_method(
-    bus: OvosBus,
+    bus: BusBase,
     session: OvosSession,
     method: SkillMethod,
     arguments: dict[str, Any],
@@ -173,7 +173,8 @@ async def call_skill_method(
         raise RuntimeError("the OVOS bus is not connected")
     reply = await bus.request(message, timeout)
     if reply is None:
-        raise TimeoutError()
+        refused = bus.refused(message)  # over HiveMind: name the hub's ACL, not just a timeout
+        raise RuntimeError(refused) if refused else TimeoutError()
     if "result" not in reply.data:
         raise RuntimeError(f"{method.skill_id} sent a reply without a result")
     result = reply.data["result"]
@@ -182,7 +183,7 @@ async def call_skill_method(
 
 
 def skill_tools(
-    bus: OvosBus,
+    bus: BusBase,
     session: OvosSession,
     methods: list[SkillMethod],
     allows_skill: Any,

@@ -12,7 +12,7 @@ from typing import Literal
 from ovos_bus_client.message import Message
 
 from ovos_realtime.ovos import topics
-from ovos_realtime.ovos.bus import OvosBus
+from ovos_realtime.ovos.bus import BusBase
 from ovos_realtime.ovos.session import OvosSession
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class TurnEnd:
 
 
 async def run_utterance(
-    bus: OvosBus, session: OvosSession, utterance: str, timeout: float
+    bus: BusBase, session: OvosSession, utterance: str, timeout: float
 ) -> AsyncIterator[Spoken | TurnEnd]:
     """Yields each Spoken in order, then one TurnEnd."""
     async with session.turn_lock:
@@ -40,7 +40,7 @@ async def run_utterance(
 
 
 async def _run(
-    bus: OvosBus, session: OvosSession, utterance: str, timeout: float
+    bus: BusBase, session: OvosSession, utterance: str, timeout: float
 ) -> AsyncIterator[Spoken | TurnEnd]:
     queue: asyncio.Queue[Spoken | TurnEnd] = asyncio.Queue()
 
@@ -93,7 +93,7 @@ async def _run(
 
 
 async def ask(
-    bus: OvosBus, session: OvosSession, utterance: str, timeout: float
+    bus: BusBase, session: OvosSession, utterance: str, timeout: float
 ) -> tuple[str, str]:
     """The whole answer of the skills to `utterance`, and why the turn ended."""
     spoken: list[str] = []
