@@ -142,14 +142,16 @@ def brain_notice(described: dict, settings: Settings) -> str:
 
 
 def serve(settings: Settings) -> None:
+    # The checks first: a refusal should not wait for the server's imports.
+    check_bind(settings)
+    if settings.wyoming.enabled:
+        check_wyoming_bind(settings)
+
     import uvicorn
 
     from ovos_realtime.server.app import create_app
     from ovos_realtime.wiring import build_server
 
-    check_bind(settings)
-    if settings.wyoming.enabled:
-        check_wyoming_bind(settings)
     deps = build_server(settings)
     # Printed, not logged: it must show at every --log-level.
     print(brain_notice(deps.assistant.brains.default.describe(), settings), file=sys.stderr)
