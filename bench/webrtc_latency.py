@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.*
 
-from _server import running_server
+from _server import Server, running_server
 from openai import AsyncOpenAI
 from voice_latency import CLIPS, load, send_audio, summary
 
@@ -129,10 +129,20 @@ async def measure(server, runs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument(
+        "--server",
+        help="the http URL of a server already running (with webrtc.host_addresses "
+        "[127.0.0.1]); default: start one on the embedded defaults",
+    )
     args = parser.parse_args()
-    config = {"llm": {"max_output_tokens": 48}, "webrtc": {"host_addresses": ["127.0.0.1"]}}
-    with running_server(config) as server:
+    if args.server:
+        url = args.server.rstrip("/")
+        server = Server("ws" + url.removeprefix("http") + "/v1", url, 0)
         result = asyncio.run(measure(server, args.runs))
+    else:
+        config = {"llm": {"max_output_tokens": 48}, "webrtc": {"host_addresses": ["127.0.0.1"]}}
+        with running_server(config) as server:
+            result = asyncio.run(measure(server, args.runs))
     print(json.dumps({"bench": "webrtc_latency", "runs": args.runs, **result}, indent=2))
 
 
