@@ -115,7 +115,7 @@ def scripted_server(server_factory) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def embedded_server(server_factory) -> ServerProcess:
-    """A server on the product's default brain: SmolLM2 in embedded llama.cpp."""
+    """A server on the product's default brain: the default model in embedded llama.cpp."""
     return server_factory(
         {"llm": {"max_output_tokens": 64, "temperature": 0.0}, "voice": {"enabled": False}}
     )
