@@ -14,6 +14,8 @@ import re
 import pytest
 from ovos_realtime.brain.base import BrainRequest, Finished, TextDelta
 from ovos_realtime.brain.loop_guard import LoopGuard
+from ovos_realtime.brain.models import ModelNotFound, resolve_gguf
+from ovos_realtime.brain.tool_prompt import call_opening
 from ovos_realtime.config import LLMSettings, SessionSettings
 from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
 
@@ -70,6 +72,26 @@ def test_loop_guard_forgets_repeats_outside_its_window():
     filler = " ".join(f"word{i}" for i in range(40))
     text = f"in the morning {filler} in the morning {filler} in the morning"
     assert fed_in_tokens(LoopGuard(), text) is None
+
+
+# ---- tool calls and models ----
+
+
+def test_a_bare_json_object_opening_a_reply_is_a_tool_call():
+    """Qwen2.5 answers a tools prompt with `{"name": …}`, without the <tool_call> tag."""
+    assert call_opening('{"name": "get_weather"') is True
+    assert call_opening(' { "name"') is True
+    assert call_opening("<tool_call>{") is True
+    assert call_opening('{"na') is None  # too early to tell: held back
+    assert call_opening("<tool") is None
+    assert call_opening("The weather in Lisbon") is False
+    assert call_opening('{"city": "Lisbon"}') is False
+
+
+def test_packaged_models_resolve_by_name_and_an_unknown_one_names_them(tmp_path):
+    assert resolve_gguf("smollm2-135m-instruct").name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with pytest.raises(ModelNotFound, match="qwen2.5-coder-0.5b-instruct, smollm2-135m-instruct"):
+        resolve_gguf(str(tmp_path / "nothing.gguf"))
 
 
 # ---- settings ----
