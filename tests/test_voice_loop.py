@@ -299,6 +299,37 @@ async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_serve
     assert complete_ms + 2000 < trailing_ms, (complete_ms, trailing_ms)
 
 
+async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(
+    realtime, voice_server
+):
+    """ "The arrangement will … avoid any conflicts of interest.": a 0.9 s hesitation of the
+    clip's own room tone after "will". server_vad (500 ms) cuts the turn there; semantic_vad's
+    end-of-turn model hears the phrase is not done and keeps one turn, which it ends soon
+    after the last word."""
+    clip = load_clip("vctk_p238_165.wav")
+    room = clip[: int(0.9 * 24000)]  # the recording before the first word
+    cut = int(1.9 * 24000)  # after "will" (Whisper's word timestamps)
+    hesitant = np.concatenate([clip[:cut], room, clip[cut:]])
+    stopped = {}
+    for kind in ("semantic_vad", "server_vad"):
+        rt = await realtime(voice_server)
+        await update_session(
+            rt,
+            output_modalities=["text"],
+            audio={"input": {"turn_detection": {"type": kind, "create_response": False}}},
+        )
+        await stream_audio(rt.conn, with_silence(hesitant, after=2.0), pace=2.0)
+        events = await rt.reader.drain(quiet=3.0)
+        stopped[kind] = [
+            e["audio_end_ms"] for e in events if e["type"] == "input_audio_buffer.speech_stopped"
+        ]
+        await rt.conn.close()
+    speech_end_ms = int((0.3 + hesitant.size / 24000) * 1000)
+    assert len(stopped["server_vad"]) == 2, stopped
+    assert len(stopped["semantic_vad"]) == 1, stopped
+    assert stopped["semantic_vad"][0] > speech_end_ms - 600
+
+
 async def test_beta_dialect_audio_events(realtime, voice_server):
     rt = await realtime(voice_server, beta=True)
     assert rt.created["session"]["modalities"] == ["text", "audio"]

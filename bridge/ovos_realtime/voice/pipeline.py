@@ -40,9 +40,15 @@ class TurnTooLong(Exception):
 
 class VoicePipeline:
     def __init__(
-        self, runtime: VoiceRuntime, name: str = "-", on_partial: OnPartial | None = None
+        self,
+        runtime: VoiceRuntime,
+        name: str = "-",
+        on_partial: OnPartial | None = None,
+        turn_model: bool = True,
     ) -> None:
+        """`turn_model=False`: semantic_vad decides from the transcript alone (for comparison)."""
         self.runtime = runtime
+        self.use_turn_model = turn_model
         self.name = name  # for logs: the session it serves
         self.on_partial = on_partial
         self.detector = SpeechDetector(runtime.engines.new_vad())
@@ -92,7 +98,7 @@ class VoicePipeline:
             self._turn_config = turn_detection
             now = self.turns.now_ms if self.turns else 0
             semantic = (turn_detection or {}).get("type") == "semantic_vad"
-            self._turn_model = load_turn_model() if semantic else None
+            self._turn_model = load_turn_model() if semantic and self.use_turn_model else None
             self.turns = (
                 TurnDetector(
                     self.detector.frame_ms, turn_detection, model=self._turn_model is not None
@@ -242,8 +248,10 @@ class VoicePipeline:
             (loop.time() - started) * 1000,
         )
         if text and not self.heard_speech:
-            log.info(
-                "[%s] a turn with %d ms of speech is not answered (the STT heard %r)",
+            # At a pause this is the text if the turn ended now; the final one says so.
+            log.log(
+                logging.INFO if how.__name__ == "finish" else logging.DEBUG,
+                "[%s] a turn with %d ms of speech is not speech: not answered (the STT heard %r)",
                 self.name,
                 self._voiced_ms(),
                 text,

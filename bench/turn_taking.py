@@ -1,0 +1,256 @@
+"""Turn-taking evaluation on real speech: when does each turn detector end the turn? Prints JSON.
+
+Two sets from the public corpus (tests/data/speech):
+- complete turns: each clip with its own background before and after it; measured: end of
+  speech (the clip's last speech frame for the dual VAD) → `stopped` (what
+  `input_audio_buffer.speech_stopped` reports), median and p95, and how many turns were split
+  before the end (a pause inside the sentence taken for the end);
+- hesitations: the same clip with a pause of 600-1,200 ms of its own background (not digital
+  silence) inserted mid-phrase at a word boundary (from Whisper's word timestamps, moved to
+  the quietest frame near the boundary, never after punctuation); measured: how often the
+  detector ends the turn inside the hesitation (a false cut).
+
+Detectors: `server_vad` (500 ms), `semantic_vad` with the word list (transcript rule),
+`semantic_vad` with the Smart Turn model (with and without the transcript as a second signal),
+eagerness `auto` (medium). The real voice pipeline runs (dual VAD, streaming Whisper, the
+model), fed 32 ms at a time as fast as it goes; at each pause the bench waits for the work a
+live session would run during the pause (the pause's transcript, the model's score) before
+feeding on, so the figures are in audio time with decisions taken as if instant; the model's
+CPU time per decision is reported beside them (`model_ms`), and what it adds to a live
+session's `speech_stopped` is max(0, pause + model_ms − window): see bench/voice_latency.py.
+
+Also counts turns answered with nothing because they were not speech (MIN_VOICED_MS): on the
+complete turns (none should be) and on the corpus' non-speech clips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
+
+from ovos_realtime.voice.engines import VoiceEngines
+from ovos_realtime.voice.pipeline import VoicePipeline
+from ovos_realtime.voice.runtime import VoiceRuntime
+from ovos_realtime.voice.turn_model import load_turn_model
+from ovos_vad_plugin_dual import DualVADConfig, FrameVAD
+
+from tests.corpus import manifest, read_wav, speech_rows
+
+RATE = 16000
+FRAME = 512  # 32 ms
+PUNCTUATION = tuple(".,;:!?")
+# The default set: the short clips (--all: every speech clip of the corpus).
+SHORT = {
+    "cmuarctic_aew_arctic_a0001.wav",
+    "cmuarctic_aew_arctic_a0002.wav",
+    "cmuarctic_aew_arctic_a0003.wav",
+    "cmuarctic_axb_arctic_a0004.wav",
+    "cmuarctic_axb_arctic_a0006.wav",
+    "cmuarctic_unknownspk_arctic_a0010.wav",
+    "vctk_p238_165.wav",
+    "vctk_p255_367.wav",
+    "vctk_p301_102.wav",
+    "vctk_p314_272.wav",
+    "vctk_p317_166.wav",
+    "vctk_p376_193.wav",
+    "librispeech_1995-1837-0001.wav",
+    "ljspeech_LJ001-0005.wav",
+    "ljspeech_LJ001-0009.wav",
+    "ljspeech_LJ001-0013.wav",
+}
+MODES = {
+    "server_vad": ({"type": "server_vad"}, False, True),
+    "semantic_vad_words": ({"type": "semantic_vad"}, False, True),
+    "semantic_vad_model": ({"type": "semantic_vad"}, True, True),
+    "semantic_vad_model_only": ({"type": "semantic_vad"}, True, False),
+}
+
+
+def frame_db(pcm: np.ndarray) -> np.ndarray:
+    frames = pcm[: pcm.size // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME) / 32768
+    return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
+
+
+def background(pcm: np.ndarray, seconds: float) -> np.ndarray:
+    """The clip's own background: its quietest 10 % of frames, looped to `seconds`."""
+    db = frame_db(pcm)
+    quiet = np.argsort(db)[: max(3, db.size // 10)]
+    frames = pcm[: pcm.size // FRAME * FRAME].reshape(-1, FRAME)[np.sort(quiet)]
+    loop = frames.reshape(-1)
+    reps = int(np.ceil(seconds * RATE / loop.size))
+    return np.tile(loop, reps)[: int(seconds * RATE)]
+
+
+def speech_end_ms(vad: FrameVAD, pcm: np.ndarray) -> int:
+    """End of the clip's last speech frame, as the dual VAD hears the clip alone."""
+    vad.reset()
+    probs = vad.probabilities(pcm.tobytes())
+    return (max(i for i, p in enumerate(probs) if p >= vad.config.threshold) + 1) * 32
+
+
+def hesitation_point(pcm: np.ndarray, words: list[dict]) -> int | None:
+    """A sample index between two words in the middle of the clip, inside a phrase."""
+    if len(words) < 4:
+        return None
+    candidates = [
+        w
+        for w in words[len(words) // 3 : 2 * len(words) // 3 + 1]
+        if not w["word"].strip().endswith(PUNCTUATION)
+    ]
+    if not candidates:
+        return None
+    middle = pcm.size / RATE / 2
+    word = min(candidates, key=lambda w: abs(w["end"] - middle))
+    # Whisper's word ends are rough: cut at the quietest frame within 120 ms of it.
+    centre = int(word["end"] * RATE)
+    lo, hi = max(0, centre - 1920), min(pcm.size - FRAME, centre + 1920)
+    starts = range(lo, hi, 160)
+    return min(starts, key=lambda s: float(np.mean(pcm[s : s + FRAME].astype(np.float64) ** 2)))
+
+
+async def run_turns(
+    runtime: VoiceRuntime, mode: str, audio: np.ndarray, until_ms: int, after_ms: int = 0
+) -> dict:
+    """Feed one stream up to `until_ms` of audio, or to the first stop past `after_ms` (ms);
+    returns the stop times (ms) and how many turns were not heard as speech."""
+    config, model, signal = MODES[mode]
+    pipeline = VoicePipeline(runtime, mode, turn_model=model)
+    pipeline.configure({"type": "audio/pcm", "rate": RATE}, dict(config))
+    if pipeline.turns is not None:
+        pipeline.turns.transcript_signal = signal
+    # The transcript decides (or helps decide) only for these: the others need not wait for it.
+    wait_for_text = mode in ("semantic_vad_words", "semantic_vad_model")
+    wire = audio.astype("<i2").tobytes()
+    chunk = FRAME * 2
+    stops, silent_turns = [], 0
+    peek = None
+    for offset in range(0, min(len(wire), until_ms * RATE // 1000 * 2), chunk):
+        async for event in pipeline.feed(wire[offset : offset + chunk]):
+            if event.kind == "paused" and pipeline.can_peek:
+                peek = asyncio.ensure_future(pipeline.peek())
+            elif event.kind == "stopped":
+                stops.append(event.audio_ms)
+                heard = pipeline.heard_speech
+                if peek is not None:  # let it end: its decode runs on in the STT's threads
+                    await asyncio.wait_for(asyncio.shield(peek), 300)
+                pipeline.end_turn()  # the final text itself is not needed here
+                silent_turns += not heard
+                peek = None
+        if stops and stops[-1] > after_ms:
+            break
+        # What a live session does during the pause, taken as instant in audio time.
+        if wait_for_text and peek is not None and not peek.done():
+            await asyncio.wait_for(asyncio.shield(peek), 300)
+        deadline = time.perf_counter() + 30
+        while pipeline.turns is not None and pipeline.turns.awaiting_model:
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the end-of-turn model did not answer in 30 s")
+            await asyncio.sleep(0.005)  # the answer comes by a done-callback on the loop
+    pipeline.end_turn()
+    return {"stops": stops, "silent_turns": silent_turns}
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(float(np.percentile(values, q)), 1)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--all", action="store_true", help="every speech clip, not the short set")
+    parser.add_argument("--clips", type=int, default=0, help="only the first N clips of the set")
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+    modes = args.modes.split(",")
+    # The plugin itself: OPM's factory logs to stdout, which must hold only the JSON.
+    from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
+
+    stt = WhisperStreamingSTT({})
+    runtime = VoiceRuntime(VoiceEngines(stt, None, {"module": "ovos-vad-plugin-dual"}))
+    model_ms: list[float] = []
+    model = load_turn_model()
+    if model is not None:  # the CPU time of every decision
+        score = model.probability
+
+        def timed(audio: np.ndarray) -> float:
+            started = time.process_time()
+            try:
+                return score(audio)
+            finally:
+                model_ms.append((time.process_time() - started) * 1000)
+
+        model.probability = timed
+    rows = [r for r in speech_rows() if args.all or r["file"] in SHORT][: args.clips or None]
+    clips = []
+    for row in rows:
+        pcm, _ = read_wav(row["file"])
+        words = stt.transcribe_detailed(pcm, RATE, "en", word_timestamps=True)["words"]
+        clips.append((row["file"], pcm, hesitation_point(pcm, words)))
+    results: dict = {}
+    vad = FrameVAD(DualVADConfig())
+    for mode in modes:
+        delays, cuts, hesitations, silent, split = [], 0, 0, 0, 0
+        model_ms.clear()
+        for i, (_name, pcm, cut) in enumerate(clips):
+            lead, tail = background(pcm, 0.5), background(pcm, 9.0)
+            end = lead.size * 1000 // RATE + speech_end_ms(vad, pcm)
+            audio = np.concatenate([lead, pcm, tail])
+            done = await run_turns(runtime, mode, audio, end + 9000, after_ms=end)
+            if done["stops"] and done["stops"][-1] > end:
+                delays.append(done["stops"][-1] - end)
+            split += len([s for s in done["stops"] if s <= end])
+            silent += done["silent_turns"]
+            if cut is None:
+                continue
+            gap = background(pcm, 0.6 + 0.6 * ((i * 37) % 100) / 100)  # 600-1,200 ms
+            audio = np.concatenate([lead, pcm[:cut], gap, pcm[cut:], tail])
+            gap_end = (lead.size + cut + gap.size) * 1000 // RATE
+            held = await run_turns(runtime, mode, audio, gap_end)
+            hesitations += 1
+            cuts += bool(held["stops"])
+        nonspeech_turns = nonspeech_silent = 0
+        for row in manifest():
+            if row["text"]:
+                continue
+            pcm, _ = read_wav(row["file"])
+            done = await run_turns(runtime, mode, pcm, pcm.size * 1000 // RATE)
+            nonspeech_turns += len(done["stops"])
+            nonspeech_silent += done["silent_turns"]
+        results[mode] = {
+            "complete_turns": len(delays),
+            "speech_end_to_stopped_ms": {
+                "median": pct(delays, 50),
+                "p95": pct(delays, 95),
+            },
+            "hesitations": hesitations,
+            "false_cuts": cuts,
+            "false_cut_rate": round(cuts / hesitations, 3) if hesitations else None,
+            "complete_turns_split_before_the_end": split,
+            "complete_turns_not_answered_as_noise": silent,
+            "nonspeech_turns": nonspeech_turns,
+            "nonspeech_turns_not_answered": nonspeech_silent,
+        }
+        if model_ms:
+            results[mode]["model_ms"] = {
+                "median": pct(model_ms, 50),
+                "p95": pct(model_ms, 95),
+                "decisions": len(model_ms),
+            }
+        print(json.dumps({mode: results[mode]}), file=sys.stderr, flush=True)
+    runtime.shutdown()
+    print(json.dumps({"clips": len(clips), "eagerness": "auto", "modes": results}, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
