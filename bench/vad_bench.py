@@ -1,7 +1,8 @@
 """Dual VAD benchmark: cost per 32 ms frame and false-positive rate, per input sample rate; JSON.
 
 Speech recall is measured on the public speech clips, false positives on the corpus' non-speech
-clips plus generated silence/noise/hum. Timings are medians of `--runs` passes.
+clips plus generated silence/noise/hum. Timings are medians of `--runs` passes. `quiet_speech`:
+the clips scaled to -65 dBFS average, with and without the automatic gain (see quiet()).
 """
 
 from __future__ import annotations
@@ -67,6 +68,55 @@ def measure(vad: FrameVAD, clips: list[bytes]) -> tuple[float, float, float, int
     return speech / frames, time.perf_counter() - started, gated / frames, frames
 
 
+def scaled(pcm: np.ndarray, dbfs: float) -> np.ndarray:
+    """The clip with its whole-clip RMS at `dbfs` (digital silence stays silent)."""
+    x = pcm.astype(np.float64)
+    rms = np.sqrt(np.mean(x**2)) / 32768
+    if rms == 0:
+        return pcm
+    return np.clip(np.round(x * 10 ** (dbfs / 20) / rms), -32768, 32767).astype(np.int16)
+
+
+def quiet(speech: list[np.ndarray], noise: list[np.ndarray], dbfs: float = -65.0) -> dict:
+    """Speech recorded across a room: every clip scaled to -65 dBFS average after 1 s of quiet
+    room (-85 dBFS), with the automatic gain and without: where speech is first heard (2
+    frames at/above the threshold) relative to the full-level clip, and false speech frames on
+    the non-speech clips scaled the same way."""
+    rng = np.random.default_rng(3)
+    room = np.round(rng.standard_normal(RATE) * 32768 * 10 ** (-85 / 20)).astype(np.int16)
+
+    def onset_ms(vad: FrameVAD, pcm: np.ndarray) -> int | None:
+        vad.reset()
+        probs = vad.probabilities(np.concatenate([room, pcm]).tobytes())
+        run = 0
+        for i, p in enumerate(probs):
+            run = run + 1 if p >= vad.config.threshold else 0
+            if run == 2:
+                return (i - 1) * 32 - 1000
+        return None
+
+    out = {}
+    for gain in (True, False):
+        vad = FrameVAD(DualVADConfig(auto_gain=gain))
+        late, never, delays = 0, 0, []
+        for pcm in speech:
+            full, low = onset_ms(vad, pcm), onset_ms(vad, scaled(pcm, dbfs))
+            if low is None or full is None:
+                never += 1
+                continue
+            delays.append(low - full)
+            late += low - full > 150
+        fp, *_ = measure(vad, [scaled(p, dbfs).tobytes() for p in noise])
+        out["auto_gain" if gain else "no_gain"] = {
+            "onset_delay_ms_median": statistics.median(delays) if delays else None,
+            "onset_delay_ms_max": max(delays) if delays else None,
+            "clips_later_than_150_ms": late,
+            "clips_never_heard": never,
+            "false_positive_frame_ratio_scaled_nonspeech": round(fp, 4),
+        }
+    return {"level_dbfs": dbfs, **out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -94,6 +144,7 @@ def main() -> None:
             }
         results[str(rate)] = row
     out = {
+        "quiet_speech": quiet(speech, noise),
         "frame_ms": 32,
         "runs": args.runs,
         "speech_clips": len(speech),
