@@ -104,3 +104,14 @@ async def test_a_message_type_the_hub_refuses_is_a_clear_error(realtime, bridge,
     assert "ACL" in error and f"allow-msg {SKILL_ID}.get_date" in error, mcp
     assert events[-1]["response"]["status"] == "completed"  # the answer goes on
     assert "sent an unauthorized bus message" in hub.log()
+
+
+async def test_hub_going_away_and_coming_back(realtime, bridge, hub):
+    # Last: it restarts the hub. Meanwhile the ovos persona's LLM answers; then skills again.
+    hub.stop()
+    assert wait_until(lambda: not health(bridge)["ovos"]["connected"], 30), bridge.log()[-2000:]
+    rt = await realtime(bridge, model="ovos")
+    assert text_of(await turn(rt, "what time is it")) == "Hello! You said: what time is it"
+    hub.start()
+    assert wait_until(lambda: health(bridge)["ovos"]["connected"], 90), bridge.log()[-3000:]
+    assert TIME_ANSWER.match(text_of(await turn(rt, "what time is it")))
