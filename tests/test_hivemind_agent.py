@@ -3,10 +3,15 @@ satellites with a running ovos-realtime server (scripted LLM: deterministic answ
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
+from tests.conftest import REPO
+from tests.conftest import SCRIPTED_BACKEND as SCRIPTED
 from tests.hivemind_fixtures import Hub, Satellite, spoken
 
 pytestmark = pytest.mark.timeout(180)
@@ -133,3 +138,43 @@ def test_satellite_gone_mid_answer_closes_its_session(satellite, hub, scripted_s
     again = satellite("kitchen")
     again.say("back")
     assert spoken(again.turn()) == "Hello! You said: back"
+
+
+def test_server_going_away_and_coming_back(tmp_path, server_factory):
+    """The ovos-realtime server stops: the satellite gets complete_intent_failure and
+    ovos.utterance.handled (no hang), the hub lives on; the server returns: answers again."""
+    server = server_factory({"llm": {"backend": SCRIPTED}, "voice": {"enabled": False}})
+    hub = Hub(tmp_path, ("hivemind-realtime-agent-plugin", {"url": server.ws_base}))
+    creds = hub.add_clients(("porch",))
+    hub.start()
+    sat = None
+    try:
+        sat = Satellite(hub, "porch", *creds["porch"])
+        sat.say("first")
+        assert spoken(sat.turn()) == "Hello! You said: first"
+        server.stop()
+        sat.say("anyone there?")
+        assert [m.msg_type for m in sat.turn()] == [
+            "complete_intent_failure",
+            "ovos.utterance.handled",
+        ]
+        # The same port again: `serve` with the same config file.
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(server.config_file)],
+            stdout=server.log_file.open("a"),
+            stderr=subprocess.STDOUT,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("OVOS_REALTIME_")},
+                "PYTHONPATH": str(REPO),
+            },
+            cwd=REPO,
+        )
+        server._wait_ready()
+        sat.say("back again")
+        assert spoken(sat.turn()) == "Hello! You said: back again"
+        assert "conversation starts afresh" in hub.log()
+    finally:
+        if sat is not None:
+            sat.close()
+        hub.stop()
+    assert "Traceback" not in hub.log()
