@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -107,6 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         server = PatientServer(tmp, {"log_level": "warning"})
+        out["llm"] = httpx.get(f"{server.http_url}/health", timeout=10).json().get("llm")
         (tmp / "ovos").mkdir()
         ovos = OvosProcesses(tmp / "ovos")
         ovos.start_bus()
