@@ -8,7 +8,7 @@ grammar), once per model and per setting, and prints JSON: the pass rate and eac
 (median, p95) and tokens per second (median, p95), and the failed cases with their answers.
 
     .venv/bin/python bench/answer_quality.py                       # default model, all settings
-    .venv/bin/python bench/answer_quality.py --model qwen=/path/to/model.gguf --settings default
+    .venv/bin/python bench/answer_quality.py --model small=smollm2-135m-instruct --model x=/a.gguf
     .venv/bin/python bench/answer_quality.py --cases capital_france,add --settings default,t0
 
 A setting is a system prompt and sampling overrides (SETTINGS below); `default` is the
@@ -182,7 +182,7 @@ def main() -> None:
         "--model",
         action="append",
         default=[],
-        help="NAME=GGUF path (repeatable); default: the product's default model",
+        help="NAME=GGUF path or packaged model name (repeatable); default: the default model",
     )
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated")
     parser.add_argument("--cases", default="", help="comma-separated case ids (default: all)")
