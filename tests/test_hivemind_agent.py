@@ -73,6 +73,10 @@ def test_two_satellites_keep_their_own_conversations(satellite, hub):
     assert spoken(b.turn()) == "Hello! You said: my name is Bob"
     a.say("and again")
     assert "and again" in spoken(a.turn())
+    # Both of a's turns went to one Realtime session (the server keeps its history there).
+    opened = [line for line in hub.log().splitlines() if "] Realtime session sess_" in line]
+    assert len([line for line in opened if a.bus.session_id in line]) == 1, opened
+    assert len([line for line in opened if b.bus.session_id in line]) == 1, opened
     time.sleep(0.3)
     # Neither saw a message of the other's turn.
     assert not [m for m in a.drain() if "Bob" in str(m.data)]
