@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ovos_realtime.server.home import STATIC
 
-from tests.conftest import SCRIPTED_BACKEND, free_port
+from tests.conftest import REPO, SCRIPTED_BACKEND, free_port
 
 KEY = "sk-home-page-test"
 
@@ -74,6 +74,9 @@ def test_status_needs_the_key_when_one_is_set(keyed_server):
     wyoming_uri = keyed_server.config_file.read_text().split("uri: ")[1].split()[0]
     assert doors["Wyoming"]["url"] == wyoming_uri
     assert "no authentication" in doors["Wyoming"]["auth"]
+    readme = (REPO / "README.md").read_text()
+    for door in doors.values():  # the page links each door to its README section
+        assert f"\n## {door['docs']}\n" in readme, door
     # /health stays open (probes), and carries no door addresses.
     assert httpx.get(f"{keyed_server.http_url}/health").status_code == 200
 

@@ -41,7 +41,7 @@ def _doors(app: Starlette, deps: ServerDeps, base_url: str) -> list[dict[str, An
             "name": "REST",
             "url": f"{http_base}/v1",
             "auth": keyed,
-            "docs": "REST",
+            "docs": "The doors",
             "endpoints": _rest_endpoints(app),
         }
     )

@@ -47,7 +47,7 @@ function show(status) {
   const endpoints = $("endpoints");
   endpoints.replaceChildren();
   for (const door of status.doors) {
-    doors.append(row(door.name, el("code", door.url), door.auth));
+    doors.append(row(readmeLink(door.name, door.docs), el("code", door.url), door.auth));
     for (const endpoint of door.endpoints ?? []) {
       endpoints.append(el("li", `${endpoint.methods.join(", ")} ${endpoint.path}`));
     }
@@ -77,34 +77,36 @@ async function load() {
 }
 
 // The README, served by this server: one link per "## " section, shown below on click.
+const readme = {};
+
+function showSection(title) {
+  if (!readme[title]) return;
+  $("readme-text").textContent = readme[title].join("\n");
+  $("readme-text").hidden = false;
+}
+
+function readmeLink(text, section) {
+  const link = el("a", text);
+  link.href = `#readme:${encodeURIComponent(section)}`;
+  link.addEventListener("click", () => showSection(section));
+  return link;
+}
+
 async function loadReadme() {
   const response = await fetch("/readme.md");
   if (!response.ok) return;
-  const sections = {};
   let current = null;
   for (const line of (await response.text()).split("\n")) {
     if (line.startsWith("## ")) {
       current = line.slice(3).trim();
-      sections[current] = [];
+      readme[current] = [];
     }
-    if (current) sections[current].push(line);
+    if (current) readme[current].push(line);
   }
-  const nav = $("readme-sections");
-  nav.replaceChildren();
-  for (const title of Object.keys(sections)) {
-    const link = el("a", title);
-    link.href = `#readme:${encodeURIComponent(title)}`;
-    link.addEventListener("click", () => {
-      $("readme-text").textContent = sections[title].join("\n");
-      $("readme-text").hidden = false;
-    });
-    nav.append(link);
-  }
-  const wanted = decodeURIComponent(location.hash.replace(/^#readme:/, ""));
-  if (sections[wanted]) {
-    $("readme-text").textContent = sections[wanted].join("\n");
-    $("readme-text").hidden = false;
-  }
+  $("readme-sections").replaceChildren(
+    ...Object.keys(readme).map((title) => readmeLink(title, title)),
+  );
+  showSection(decodeURIComponent(location.hash.replace(/^#readme:/, "")));
 }
 
 $("key-form").addEventListener("submit", (event) => {
