@@ -302,12 +302,12 @@ async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_serve
 async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(
     realtime, voice_server
 ):
-    """ "The arrangement will … avoid any conflicts of interest.": a 0.9 s hesitation of the
+    """ "The arrangement will … avoid any conflicts of interest.": a 0.8 s hesitation of the
     clip's own room tone after "will". server_vad (500 ms) cuts the turn there; semantic_vad's
     end-of-turn model hears the phrase is not done and keeps one turn, which it ends soon
     after the last word."""
     clip = load_clip("vctk_p238_165.wav")
-    room = clip[: int(0.9 * 24000)]  # the recording before the first word
+    room = clip[: int(0.8 * 24000)]  # the recording before the first word (speech from 0.9 s)
     cut = int(1.9 * 24000)  # after "will" (Whisper's word timestamps)
     hesitant = np.concatenate([clip[:cut], room, clip[cut:]])
     stopped = {}
