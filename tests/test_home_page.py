@@ -154,3 +154,10 @@ def test_only_get_on_the_page(keyed_server):
     assert httpx.post(f"{keyed_server.http_url}/", content=b"x" * 100_000).status_code == 405
     assert httpx.post(f"{keyed_server.http_url}/status").status_code == 401  # key first
     assert httpx.get(f"{keyed_server.http_url}/").status_code == 200
+
+
+def test_status_names_the_speech_engines(voice_server):
+    status = httpx.get(f"{voice_server.http_url}/status").json()
+    health = httpx.get(f"{voice_server.http_url}/health").json()
+    assert status["engines"] == {kind: health["engines"][kind] for kind in ("stt", "tts", "vad")}
+    assert status["engines"]["stt"]["module"] == "ovos-stt-plugin-whisper-streaming"
