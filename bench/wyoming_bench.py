@@ -376,7 +376,9 @@ async def warm_up(sides: dict[str, Side], clip: np.ndarray) -> None:
             await synthesize(sides[name].port, "Warming up, one two three.", streaming, 1000)
 
 
-def our_config(port: int, whisper: Path, piper_data: Path, stt_threads: int) -> dict:
+def our_config(
+    port: int, whisper: Path, piper_data: Path, stt_threads: int, stt_extra: dict
+) -> dict:
     """Our server on the same model files as the other two."""
     return {
         "log_level": "info",
@@ -388,6 +390,7 @@ def our_config(port: int, whisper: Path, piper_data: Path, stt_threads: int) -> 
                     "model_path": str(whisper),
                     "compute_type": "int8",
                     "cpu_threads": stt_threads,
+                    **stt_extra,
                 },
             },
             "tts": {
@@ -423,6 +426,12 @@ def main() -> None:
         help="our STT plugin's cpu_threads (default: --wfw-threads, the same CPU budget; the "
         "plugin's own default is 1, to leave cores to the voice loop's LLM and TTS)",
     )
+    parser.add_argument(
+        "--our-stt-config",
+        type=json.loads,
+        default={},
+        help="more STT plugin settings as JSON, e.g. '{\"encoder_window_s\": 10}'",
+    )
     parser.add_argument("--venvs", type=Path, default=VENVS, help="where the venvs are made")
     parser.add_argument("--wfw-requirement", default="wyoming-faster-whisper==3.8.1")
     parser.add_argument("--piper-requirement", default="wyoming-piper==2.5.2")
@@ -449,7 +458,9 @@ def main() -> None:
         def ours(port: int) -> list[str]:
             config = tmp / "ours.yaml"
             config.write_text(
-                yaml.safe_dump(our_config(port, whisper, piper_data, args.our_stt_threads))
+                yaml.safe_dump(
+                    our_config(port, whisper, piper_data, args.our_stt_threads, args.our_stt_config)
+                )
             )
             return [sys.executable, "-m", "ovos_realtime", "wyoming", "--config", str(config)]
 
@@ -513,6 +524,7 @@ def main() -> None:
             "rounds": args.rounds,
             "chunk_samples": CHUNK_SAMPLES,
             "tail_silence_ms": args.tail_silence_ms,
+            "our_stt_config": args.our_stt_config,
             "short_clip_below_s": SHORT_CLIP_S,
             "tts_runs": args.tts_runs,
             "sentences": SENTENCES,
