@@ -58,8 +58,12 @@ TTS = [
     "ovos-tts-plugin-kokoro-stream = ovos_tts_plugin_onnx_stream:KokoroStreamTTS",
     "ovos-tts-plugin-phoonnx-stream = ovos_tts_plugin_onnx_stream:PhoonnxStreamTTS",
 ]
-HIVEMIND_AGENT = "hivemind-realtime-agent-plugin = hivemind_realtime_agent_plugin:RealtimeAgentProtocol"
-HIVEMIND_AUDIO = "hivemind-realtime-audio-plugin = hivemind_realtime_agent_plugin:RealtimeAudioProtocol"
+HIVEMIND_AGENT = (
+    "hivemind-realtime-agent-plugin = hivemind_realtime_agent_plugin:RealtimeAgentProtocol"
+)
+HIVEMIND_AUDIO = (
+    "hivemind-realtime-audio-plugin = hivemind_realtime_agent_plugin:RealtimeAudioProtocol"
+)
 SKILL = "ovos-skill-realtime-tools.openvoiceos = ovos_skill_realtime_tools:RealtimeToolsSkill"
 TTS_CONFIG = [
     "ovos-tts-plugin-kokoro-stream.config = ovos_tts_plugin_onnx_stream:KokoroStreamTTSConfig",
