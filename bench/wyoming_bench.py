@@ -275,8 +275,8 @@ def load_clips(limit: int | None) -> list[dict]:
         clips.append({"file": row["file"], "text": row["text"], "samples": samples})
     if limit:  # an even spread of lengths: every n-th clip by duration
         clips.sort(key=lambda clip: clip["samples"].size)
-        step = max(1, len(clips) // limit)
-        clips = clips[::step][:limit]
+        picks = np.linspace(0, len(clips) - 1, min(limit, len(clips))).round().astype(int)
+        clips = [clips[i] for i in sorted(set(picks))]
     return clips
 
 
