@@ -1,4 +1,4 @@
-"""Voice loop figures on the embedded defaults (SmolLM2, Whisper tiny.en, Piper joe, dual VAD),
+"""Voice loop figures on the embedded defaults (the default LLM, Whisper tiny.en, Piper joe, dual VAD),
 through the openai SDK, with real speech streamed at real-time pace. Prints JSON.
 
 - stopped_to_first_audio_ms: `input_audio_buffer.speech_stopped` → first `response.output_audio.delta`
@@ -207,10 +207,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--max-concurrent", type=int, default=4)
+    parser.add_argument(
+        "--llm-model",
+        help="llm.model for the server (e.g. smollm2-135m-instruct); default: its own",
+    )
     args = parser.parse_args()
-    with running_server({"llm": {"max_output_tokens": 48}}) as server:
+    llm = {"max_output_tokens": 48, **({"model": args.llm_model} if args.llm_model else {})}
+    with running_server({"llm": llm}) as server:
         result = asyncio.run(measure(server, args.runs, args.max_concurrent))
-    print(json.dumps({"bench": "voice_latency", **result}, indent=2))
+    print(json.dumps({"bench": "voice_latency", "llm_model": args.llm_model, **result}, indent=2))
 
 
 if __name__ == "__main__":
