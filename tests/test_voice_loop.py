@@ -302,13 +302,17 @@ async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_serve
 async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(
     realtime, voice_server
 ):
-    """ "The arrangement will … avoid any conflicts of interest.": a 0.8 s hesitation of the
-    clip's own room tone after "will". server_vad (500 ms) cuts the turn there; semantic_vad's
-    end-of-turn model hears the phrase is not done and keeps one turn, which it ends soon
-    after the last word."""
-    clip = load_clip("vctk_p238_165.wav")
-    room = clip[: int(0.8 * 24000)]  # the recording before the first word (speech from 0.9 s)
-    cut = int(1.9 * 24000)  # after "will" (Whisper's word timestamps)
+    """ "Anything is possible in football and we … can beat Celtic again.": a 0.8 s hesitation
+    of the clip's own room tone after "we". server_vad (500 ms) cuts the turn there; semantic_vad's
+    end-of-turn model hears the phrase is not done and keeps one turn, which it ends soon after
+    the last word. This tests the mechanism, not the model's accuracy (bench/turn_taking.py
+    measures that over the corpus): the model's verdict at one pause swings with where the
+    window ends (after "The arrangement will" it went from 0.03 to 0.96 between 200 and 300 ms
+    into the pause), so the pause is one where it says "incomplete" (≤ 0.15) for every window
+    ending 0.1–0.6 s into it."""
+    clip = load_clip("vctk_p255_367.wav")
+    room = clip[: int(0.8 * 24000)]  # the recording before the first word
+    cut = int(3.72 * 24000)  # after "we" (Whisper's word timestamps)
     hesitant = np.concatenate([clip[:cut], room, clip[cut:]])
     stopped = {}
     for kind in ("semantic_vad", "server_vad"):
