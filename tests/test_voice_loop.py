@@ -11,6 +11,7 @@ import pytest
 from ovos_realtime.audio import g711
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
+from tests.conftest import SCRIPTED_BACKEND
 from tests.realtime_helpers import Realtime, text_of, types
 from tests.voice_helpers import (
     load_clip,
@@ -299,8 +300,20 @@ async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_serve
     assert complete_ms + 2000 < trailing_ms, (complete_ms, trailing_ms)
 
 
+@pytest.fixture(scope="module")
+def turn_model_server(server_factory):
+    """The voice loop with semantic_vad's end-of-turn model on (`voice.turn_model`)."""
+    return server_factory(
+        {
+            "llm": {"backend": SCRIPTED_BACKEND},
+            "voice": {"turn_model": True},
+            "log_level": "debug",
+        }
+    )
+
+
 async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(
-    realtime, voice_server
+    realtime, turn_model_server
 ):
     """ "Anything is possible in football and we … can beat Celtic again.": a 0.8 s hesitation
     of the clip's own room tone after "we". server_vad (500 ms) cuts the turn there; semantic_vad's
@@ -316,7 +329,7 @@ async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(
     hesitant = np.concatenate([clip[:cut], room, clip[cut:]])
     stopped = {}
     for kind in ("semantic_vad", "server_vad"):
-        rt = await realtime(voice_server)
+        rt = await realtime(turn_model_server)
         await update_session(
             rt,
             output_modalities=["text"],

@@ -133,6 +133,10 @@ class VoiceSettings(_Section):
     tts_workers: int = Field(1, ge=1, le=8)
     # Longest user turn kept in memory; past it, appends are refused until a commit or clear.
     max_turn_s: float = Field(600.0, gt=0, le=3600)
+    # semantic_vad's end-of-turn model (Smart Turn v3). Off until it meets its goal: on the
+    # corpus it cut a third of mid-phrase hesitations and left some complete sentences waiting
+    # for the eagerness ceiling (README, "Turn detection"); off, the transcript rule decides.
+    turn_model: bool = False
 
     @model_validator(mode="after")
     def _modules_named(self) -> "VoiceSettings":

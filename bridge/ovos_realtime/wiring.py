@@ -32,7 +32,10 @@ def build_assistant(settings: Settings) -> Assistant:
 
         voice_settings = settings.voice
         voice = VoiceRuntime(
-            load_engines(voice_settings), voice_settings.tts_workers, voice_settings.max_turn_s
+            load_engines(voice_settings),
+            voice_settings.tts_workers,
+            voice_settings.max_turn_s,
+            turn_model=voice_settings.turn_model,
         )
     return Assistant(
         personas,

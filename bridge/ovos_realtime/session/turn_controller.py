@@ -60,7 +60,9 @@ class Speculation:
 class TurnController:
     def __init__(self, session: "RealtimeSession", runtime: VoiceRuntime) -> None:
         self.session = session
-        self.pipeline = VoicePipeline(runtime, session.id, on_partial=self._on_partial)
+        self.pipeline = VoicePipeline(
+            runtime, session.id, on_partial=self._on_partial, turn_model=runtime.turn_model
+        )
         self._item_id: str | None = None
         self._item_turn = -1  # the pipeline turn that _item_id names
         self._speculation: Speculation | None = None

@@ -13,6 +13,7 @@ class VoiceRuntime:
     engines: VoiceEngines
     tts_workers: int = 1
     max_turn_s: float = 600.0
+    turn_model: bool = False  # semantic_vad hears the end of a turn with Smart Turn v3
     # Final transcriptions are short; two workers keep one session's finish from queueing
     # behind another's.
     stt_executor: ThreadPoolExecutor = field(
