@@ -37,6 +37,7 @@ from ovos_realtime.brain.base import (  # noqa: E402
     ToolCallStarted,
     ToolSpec,
 )
+from ovos_realtime.brain.tool_rounds import answer_with_server_tools  # noqa: E402
 from ovos_realtime.config import LLMSettings, SessionSettings  # noqa: E402
 
 from bench.answer_scoring import BY_ID, CASES, Case, score  # noqa: E402
@@ -99,7 +100,8 @@ async def run_case(brain: Any, case: Case, system: str, temperature: float) -> d
     text, call, reason, tokens = "", None, "stop", 0
     began = time.perf_counter()
     first = None
-    async for event in brain.stream(request):
+    # Through the brain layer's text stream, where the loop guard reads every backend's answer.
+    async for event in answer_with_server_tools(brain, request, {}):
         if first is None and not isinstance(event, Finished):
             first = time.perf_counter()
         if isinstance(event, TextDelta):

@@ -16,6 +16,7 @@ from ovos_realtime.brain.base import BrainRequest, Finished, TextDelta
 from ovos_realtime.brain.loop_guard import LoopGuard
 from ovos_realtime.brain.models import ModelNotFound, resolve_gguf
 from ovos_realtime.brain.tool_prompt import call_opening
+from ovos_realtime.brain.tool_rounds import answer_with_server_tools
 from ovos_realtime.config import LLMSettings, SessionSettings
 from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
 
@@ -176,8 +177,21 @@ async def test_loop_guard_ends_a_real_loop(default_brain):
     brain = EmbeddedLlamaBackend(
         LLMSettings(model=LOOPING_MODEL, temperature=0.0, repeat_penalty=1.0, max_output_tokens=256)
     )
+    request = BrainRequest(
+        messages=[
+            {"role": "system", "content": old},
+            {"role": "user", "content": BY_ID["brazil"].prompt},
+        ],
+        temperature=0.0,
+    )
+    text, finished = "", None
     try:
-        text, finished = await answer(brain, old, BY_ID["brazil"].prompt, 0.0)
+        # The guard reads the text stream every backend's answer passes through.
+        async for event in answer_with_server_tools(brain, request, {}):
+            if isinstance(event, TextDelta):
+                text += event.text
+            elif isinstance(event, Finished):
+                finished = event
     finally:
         await brain.aclose()
     assert finished.reason == "repetition", text

@@ -56,11 +56,13 @@ class ToolArgumentsDelta:
 @dataclass(frozen=True)
 class Finished:
     """The end of a completion. `repetition`: the loop guard ended an answer that had started
-    repeating itself (see loop_guard.py)."""
+    repeating itself (see loop_guard.py). `cached_tokens`: prompt tokens the backend did not
+    have to read again (a warm prompt prefix)."""
 
     reason: Literal["stop", "length", "tool_calls", "repetition"]
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
 
 
 BrainEvent = TextDelta | ToolCallStarted | ToolArgumentsDelta | Finished

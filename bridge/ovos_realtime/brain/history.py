@@ -6,7 +6,9 @@ from typing import Any
 def _message_text(item: dict[str, Any]) -> str:
     parts = []
     for part in item.get("content") or []:
-        text = part.get("text") or part.get("transcript")
+        # `_text`: a spoken answer's text as the model wrote it (the transcript is re-spaced
+        # clause by clause); the prompt then extends the last one byte for byte.
+        text = part.get("_text") or part.get("text") or part.get("transcript")
         if text:
             parts.append(text)
     return " ".join(parts)

@@ -2,7 +2,17 @@
 
 One model per process, shared by all sessions. Generation runs on one dedicated thread (a shared
 llama context cannot run two generations at once, and two cores cannot either); tokens cross to
-the event loop through a queue. Closing the stream sets a stop flag the thread checks per token.
+the event loop through a queue. Closing the stream sets a stop flag the thread checks per token,
+so an abandoned generation (a dropped speculation) frees the thread at its next token.
+
+Warm prompt prefix: llama.cpp keeps the last evaluation's tokens in its KV cache and
+llama-cpp-python reads only what differs from them. A conversation's next prompt extends the
+last one byte for byte (the history holds the model's own answer text, see brain/history.py),
+so a turn reads only its new tokens. One context serves every session: the cache stays warm for
+the conversation answered last; another session's turn keeps only the common prefix (the system
+prompt). Saving the state per session was not chosen: llama-cpp-python's `save_state` copies the
+logits buffer (n_batch × vocabulary floats, ~300 MB for Qwen2.5), far more than the re-read costs.
+`Finished.cached_tokens` says how many prompt tokens were not read again.
 """
 
 import asyncio
@@ -24,7 +34,6 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
-from ovos_realtime.brain.loop_guard import LoopGuard
 from ovos_realtime.brain.models import resolve_gguf
 from ovos_realtime.brain.tool_prompt import (
     argument_schema,
@@ -147,13 +156,43 @@ class EmbeddedLlamaBackend:
         messages = plain_messages(request.messages, request.tools if use_tools else [])
         budget = request.max_output_tokens or self.settings.max_output_tokens
         prompt, stops, prompt_tokens = self._fit_prompt(messages, budget)
+        cached = self._cached_tokens(self._tokens(prompt))
+        log.debug("prompt: %d tokens, %d of them cached", prompt_tokens, cached)
         counter = _Counter()
         forced = request.forced_tool()
-        if use_tools and (request.tool_choice == "required" or forced):
-            reason = self._tool_call(request, prompt, forced, budget, push, stop, counter)
-        else:
-            reason = self._free_text(request, prompt, stops, budget, use_tools, push, stop, counter)
-        push(Finished(reason, input_tokens=prompt_tokens, output_tokens=counter.tokens))
+        try:
+            if use_tools and (request.tool_choice == "required" or forced):
+                reason = self._tool_call(request, prompt, forced, budget, push, stop, counter)
+            else:
+                reason = self._free_text(
+                    request, prompt, stops, budget, use_tools, push, stop, counter
+                )
+        except _Stopped:
+            log.debug("generation stopped by its consumer after %d tokens", counter.tokens)
+            raise
+        push(
+            Finished(
+                reason,
+                input_tokens=prompt_tokens,
+                output_tokens=counter.tokens,
+                cached_tokens=cached,
+            )
+        )
+
+    def _tokens(self, prompt: str) -> list[int]:
+        """The prompt's tokens as llama-cpp-python's create_completion makes them from text."""
+        tokens = self._llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        bos = self._llama.token_bos()
+        if self._llama._model.add_bos_token() and bos != -1:
+            tokens = [bos, *tokens]
+        return tokens
+
+    def _cached_tokens(self, tokens: list[int]) -> int:
+        """How many of `tokens` the context holds already (what llama-cpp-python will not read
+        again; it re-reads the last one when the whole prompt matches)."""
+        held = self._llama._input_ids.tolist()
+        same = self._llama.longest_token_prefix(held, tokens)
+        return min(same, len(tokens) - 1) if tokens else 0
 
     def _set_batch_threads(self) -> None:
         """auto: read the prompt with the cores that are idle now (never fewer than `threads`)."""
@@ -181,7 +220,9 @@ class EmbeddedLlamaBackend:
         return self.settings.temperature if request.temperature is None else request.temperature
 
     def _completion(self, prompt: str, **kwargs: Any) -> Iterator[tuple[str, str | None]]:
-        for chunk in self._llama.create_completion(prompt=prompt, stream=True, **kwargs):
+        # Tokens, not text: the cached-prefix count above sees exactly what llama.cpp reads.
+        tokens = self._tokens(prompt)
+        for chunk in self._llama.create_completion(prompt=tokens, stream=True, **kwargs):
             choice = chunk["choices"][0]
             yield choice["text"], choice.get("finish_reason")
 
@@ -200,7 +241,6 @@ class EmbeddedLlamaBackend:
         deciding = tools_offered
         started = False
         reason = "stop"
-        guard = LoopGuard()
         began = time.perf_counter()
         for text, finish in self._completion(
             prompt,
@@ -211,14 +251,6 @@ class EmbeddedLlamaBackend:
         ):
             if stop.is_set():
                 raise _Stopped
-            if guard.feed(text):
-                log.warning(
-                    "loop guard: the answer repeats %r; ended after %d tokens",
-                    guard.repeated,
-                    counter.tokens,
-                )
-                reason = "repetition"
-                break
             counter.tokens += 1
             if counter.tokens == 1:
                 log.debug(

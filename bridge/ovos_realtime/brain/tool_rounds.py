@@ -4,6 +4,10 @@ the tool runs and the brain streams again with the tool's output in its context.
 Client tools end the answer with their call (the client runs them and asks again). Server tool
 calls come out as `ServerToolCallStarted` instead of `ToolCallStarted`, followed by their
 argument deltas, `ServerToolRunning` and `ServerToolDone`.
+
+Every backend's text passes here, so the loop guard (loop_guard.py) reads it here: an answer
+that starts repeating itself is ended (its stream closed, which stops the backend) with the
+reason `repetition`, whichever backend wrote it.
 """
 
 import asyncio
@@ -23,6 +27,7 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
+from ovos_realtime.brain.loop_guard import LoopGuard
 from ovos_realtime.brain.tools import MAX_SERVER_TOOL_ROUNDS, ServerTool
 
 log = logging.getLogger(__name__)
@@ -62,17 +67,33 @@ async def answer_with_server_tools(
     """The brain's events, server tool calls marked and run. One `Finished` comes last, with the
     usage of every round. `before_acting` is awaited before a tool runs (a tool may act on the
     world: never before the user's turn is final)."""
-    usage = [0, 0]
+    usage = [0, 0, 0]  # input, output, cached input tokens
     finished = Finished("stop")
     for round_ in range(MAX_SERVER_TOOL_ROUNDS + 1):
         allow_server_tools = round_ < MAX_SERVER_TOOL_ROUNDS
         call: ToolCallStarted | None = None  # the server tool call still open, if any
         arguments = ""
+        guard = LoopGuard()
+        deltas = 0
         async with contextlib.aclosing(brain.stream(request)) as events:
             async for event in events:
                 if isinstance(event, Finished):
                     finished = event
                     continue
+                if isinstance(event, TextDelta) and guard.feed(event.text):
+                    log.warning(
+                        "[%s] loop guard: the answer repeats %r; ended after %d text deltas",
+                        session_id,
+                        guard.repeated,
+                        deltas,
+                    )
+                    # The backend's own count never comes (its stream is closed here): the
+                    # deltas streamed stand for the tokens written.
+                    finished = Finished("repetition", output_tokens=deltas)
+                    call = None
+                    break
+                if isinstance(event, TextDelta):
+                    deltas += 1
                 if isinstance(event, ToolCallStarted):
                     call = event if allow_server_tools and event.name in server_tools else None
                     arguments = ""
@@ -87,6 +108,7 @@ async def answer_with_server_tools(
                 yield event
         usage[0] += finished.input_tokens
         usage[1] += finished.output_tokens
+        usage[2] += finished.cached_tokens
         if call is None:
             break
         arguments = arguments or "{}"
@@ -96,7 +118,7 @@ async def answer_with_server_tools(
         output, error = await _run(server_tools[call.name], arguments, session_id)
         yield ServerToolDone(call.call_id, output, error)
         request = _with_tool_result(request, call, arguments, output, error)
-    yield Finished(finished.reason, usage[0], usage[1])
+    yield Finished(finished.reason, usage[0], usage[1], usage[2])
 
 
 async def _run(tool: ServerTool, arguments: str, session_id: str) -> tuple[str | None, str | None]:

@@ -76,6 +76,7 @@ class Conversation:
             )
         part["transcript"] = heard_text(part, audio_end_ms)
         part["_duration_ms"] = audio_end_ms
+        part.pop("_text", None)  # the model's own text said more than was heard
         return item
 
 

@@ -83,6 +83,7 @@ class OutputWriter:
         error: dict | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
+        cached_tokens: int = 0,
     ) -> None:
         """Close what is open and send response.done."""
         self.close({"completed": "completed"}.get(status, "incomplete"))
@@ -98,7 +99,11 @@ class OutputWriter:
             "total_tokens": inp + out,
             "input_tokens": inp,
             "output_tokens": out,
-            "input_token_details": {"text_tokens": inp, "audio_tokens": 0, "cached_tokens": 0},
+            "input_token_details": {
+                "text_tokens": inp,
+                "audio_tokens": 0,
+                "cached_tokens": cached_tokens,
+            },
             "output_token_details": {"text_tokens": out, "audio_tokens": 0},
         }
         self.emit({"type": "response.done", "response": self._snapshot()})
@@ -118,9 +123,12 @@ class OutputWriter:
         """Text of the answer. Spoken responses open their message here and leave the
         transcript to `audio`."""
         self._ensure_message()
-        if self.audio:
-            return
         assert self._open is not None
+        if self.audio:
+            # The model's own text, whitespace and all, for the next turn's prompt: it then
+            # extends this turn's prompt and answer byte for byte (a warm LLM cache).
+            self._open.item["content"][0]["_text"] += delta
+            return
         self._open.item["content"][0]["text"] += delta
         self.emit(
             {
@@ -176,7 +184,13 @@ class OutputWriter:
         assert self._open is not None
         if self.audio:
             self._open.item["content"].append(
-                {"type": "output_audio", "transcript": "", "_duration_ms": 0.0, "_word_times": []}
+                {
+                    "type": "output_audio",
+                    "transcript": "",
+                    "_text": "",
+                    "_duration_ms": 0.0,
+                    "_word_times": [],
+                }
             )
             part = {"type": "audio", "transcript": ""}
         else:
@@ -325,6 +339,8 @@ class OutputWriter:
             ids = {**self._ids(), "content_index": 0}
             if part["type"] == "output_audio":
                 transcript = part["transcript"]
+                if status != "completed":  # cut short: the history holds what was spoken
+                    part.pop("_text", None)
                 self.emit({"type": "response.output_audio.done", **ids})
                 self.emit(
                     {

@@ -128,7 +128,11 @@ class ResponseRun:
             log.exception("[%s] response %s failed", self.session_id, self.id)
             self.writer.finish("failed", error={"type": "server_error", "code": type(exc).__name__})
             return
-        usage = {"input_tokens": finished.input_tokens, "output_tokens": finished.output_tokens}
+        usage = {
+            "input_tokens": finished.input_tokens,
+            "output_tokens": finished.output_tokens,
+            "cached_tokens": finished.cached_tokens,
+        }
         if finished.reason == "length":
             self.writer.finish("incomplete", reason="max_output_tokens", **usage)
         elif finished.reason == "repetition":

@@ -1,0 +1,170 @@
+"""The LLM across turns: the conversation's prompt prefix stays warm in llama.cpp's cache, an
+abandoned generation frees the LLM thread at once, and the loop guard ends a looping answer
+whichever backend writes it."""
+
+import asyncio
+import contextlib
+import logging
+
+import numpy as np
+import pytest
+from ovos_realtime.brain.base import BrainRequest, Finished, TextDelta
+from ovos_realtime.brain.history import chat_messages
+from ovos_realtime.brain.tool_rounds import answer_with_server_tools
+from ovos_realtime.config import LLMSettings
+from ovos_realtime.session.conversation import Conversation
+from ovos_realtime.session.output_writer import OutputWriter
+from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
+from ovos_tts_plugin_onnx_stream.chunker import ClauseChunker
+
+SYSTEM = "You are a helpful, friendly voice assistant. Answer briefly and clearly."
+
+
+@pytest.fixture(scope="module")
+def brain():
+    from ovos_realtime.brain.llama_embedded import EmbeddedLlamaBackend
+
+    backend = EmbeddedLlamaBackend(LLMSettings(max_output_tokens=48))
+    yield backend
+    asyncio.run(backend.aclose())
+
+
+async def ask(brain, messages: list[dict]) -> tuple[str, Finished]:
+    text, finished = "", None
+    async for event in brain.stream(BrainRequest(messages=messages)):
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, Finished):
+            finished = event
+    assert finished is not None
+    return text, finished
+
+
+def spoken_answer(text: str, *, own_text: bool = True) -> dict:
+    """An answer as the voice loop stores it: the transcript is the spoken clauses joined by
+    spaces (see OutputWriter.audio_out), the model's own text beside it. The clauses come from
+    the TTS plugin's chunker, fed word by word as the LLM streams."""
+    chunker = ClauseChunker()
+    clauses = [clause for word in text.split(" ") for clause in chunker.feed(word + " ")]
+    transcript = " ".join([*clauses, *chunker.flush()])
+    content = [{"type": "output_audio", "transcript": transcript}]
+    if own_text:
+        content[0]["_text"] = text
+    return {"type": "message", "role": "assistant", "content": content}
+
+
+def user(text: str) -> dict:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+@pytest.mark.slow
+async def test_the_next_turn_reads_only_its_new_tokens(brain):
+    """Turn N+1's prompt starts with turn N's whole prompt and answer, token for token, so
+    llama.cpp reads only the new turn (the history holds the model's own text)."""
+    # A haiku has line breaks, which the spoken transcript turns into spaces.
+    items = [user("Write a haiku about the sea.")]
+    previous = None
+    for question in ("And what is the capital of France?", "Thanks. How many legs has a cat?", ""):
+        text, finished = await ask(brain, chat_messages(SYSTEM, items))
+        if previous is not None:
+            assert finished.cached_tokens >= previous.input_tokens + previous.output_tokens - 1, (
+                previous,
+                finished,
+            )
+            assert finished.input_tokens - finished.cached_tokens < 40, finished  # the new turn
+        previous = finished
+        items += [spoken_answer(text), user(question)]
+
+
+@pytest.mark.slow
+async def test_an_abandoned_generation_frees_the_llm_thread_at_its_next_token(brain, caplog):
+    """A dropped speculation closes its stream: the generation stops at its next token, before
+    the next request's prompt is read (not after its 200-token budget)."""
+    caplog.set_level(logging.DEBUG, logger="ovos_realtime.brain.llama_embedded")
+    request = BrainRequest(
+        messages=chat_messages(SYSTEM, [user("Tell me a long story about a dragon.")]),
+        max_output_tokens=200,
+    )
+    deltas = 0
+    async with contextlib.aclosing(brain.stream(request)) as events:
+        async for event in events:
+            deltas += isinstance(event, TextDelta)
+            if deltas == 3:
+                break
+    _, finished = await ask(brain, chat_messages(SYSTEM, [user("Say yes.")]))
+    assert finished.reason == "stop"
+    messages = [r.getMessage() for r in caplog.records]
+    stopped = next(i for i, m in enumerate(messages) if m.startswith("generation stopped"))
+    next_prompt = max(i for i, m in enumerate(messages) if m.startswith("prompt:"))
+    assert stopped < next_prompt, messages
+    tokens = int(messages[stopped].split("after ")[1].split()[0])
+    assert tokens <= deltas + 2, messages[stopped]  # what was read, and the one in flight
+
+
+class LoopingBrain:
+    """A backend that repeats itself forever (any backend: the guard is not the backend's)."""
+
+    name = "looping"
+    side_effects = False
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def describe(self) -> dict:
+        return {"backend": self.name}
+
+    async def aclose(self) -> None:
+        return None
+
+    async def stream(self, request: BrainRequest):
+        try:
+            while True:
+                yield TextDelta("mon ami, ")
+                await asyncio.sleep(0)
+        finally:
+            self.closed = True
+
+
+async def test_the_loop_guard_ends_any_backends_looping_answer():
+    brain = LoopingBrain()
+    events = [
+        event
+        async for event in answer_with_server_tools(
+            brain, BrainRequest(messages=[{"role": "user", "content": "hi"}]), {}
+        )
+    ]
+    text = "".join(event.text for event in events if isinstance(event, TextDelta))
+    assert isinstance(events[-1], Finished) and events[-1].reason == "repetition"
+    assert text.count("mon ami") == 3  # "mon ami mon" a third time is not passed on
+    assert brain.closed  # the backend's stream was closed: it stops generating
+
+
+# ---- the history holds the model's own text ----
+
+
+def _spoken(status: str) -> list[dict]:
+    session = default_session("sess_h", SessionDefaults(model="m", instructions=""), voice=True)
+    conversation = Conversation()
+    writer = OutputWriter(
+        "resp_h", resolve_response(session, None), audio=True, conversation=conversation, emit=id
+    )
+    writer.created()
+    haiku = ["Whispers of the sea,", "\nSilent waves dance on shore,"]
+    for text in haiku:
+        writer.text(text)
+        writer.audio_out(text.strip(), np.ones(240, np.int16))  # as SpeechOutput does
+    writer.finish(status)
+    return chat_messages("", conversation.items())
+
+
+def test_a_spoken_answer_enters_the_history_as_the_model_wrote_it():
+    """The transcript re-spaces the clauses; the next prompt must hold the model's text."""
+    assert (
+        _spoken("completed")[-1]["content"] == "Whispers of the sea,\nSilent waves dance on shore,"
+    )
+
+
+def test_a_spoken_answer_cut_short_enters_the_history_as_spoken():
+    assert (
+        _spoken("cancelled")[-1]["content"] == "Whispers of the sea, Silent waves dance on shore,"
+    )
