@@ -21,6 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPTED_BACKEND = "tests.scripted_llm:ScriptedLLM"
 
 
+def text_server_config(**sections: dict) -> dict:
+    """A text-only server on the scripted LLM (door tests: auth, Origin, the home page), with
+    `sections` added, e.g. server={"api_key": KEY}."""
+    return {"llm": {"backend": SCRIPTED_BACKEND}, "voice": {"enabled": False}, **sections}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

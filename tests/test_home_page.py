@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ovos_realtime.server.home import STATIC
 
-from tests.conftest import REPO, SCRIPTED_BACKEND, free_port
+from tests.conftest import REPO, free_port, text_server_config
 
 KEY = "sk-home-page-test"
 
@@ -17,12 +17,10 @@ KEY = "sk-home-page-test"
 def keyed_server(server_factory):
     """An API key, and the Wyoming door beside the HTTP one."""
     return server_factory(
-        {
-            "llm": {"backend": SCRIPTED_BACKEND},
-            "voice": {"enabled": False},
-            "server": {"api_key": KEY},
-            "wyoming": {"enabled": True, "uri": f"tcp://127.0.0.1:{free_port()}"},
-        }
+        text_server_config(
+            server={"api_key": KEY},
+            wyoming={"enabled": True, "uri": f"tcp://127.0.0.1:{free_port()}"},
+        )
     )
 
 
@@ -79,6 +77,19 @@ def test_status_needs_the_key_when_one_is_set(keyed_server):
         assert f"\n## {door['docs']}\n" in readme, door
     # /health stays open (probes), and carries no door addresses.
     assert httpx.get(f"{keyed_server.http_url}/health").status_code == 200
+
+
+def test_health_names_the_engines_only_to_the_key_holder(keyed_server):
+    """A probe learns that the server is up; what it runs (the LLM's URL among it) is for the
+    key holder only, as /status is."""
+    url = f"{keyed_server.http_url}/health"
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        health = httpx.get(url, headers=headers).json()
+        assert health["status"] == "ok" and "sessions" in health, headers
+        assert "engines" not in health and "ovos" not in health, health
+    health = httpx.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()
+    assert health["engines"]["llm"]["backend"] == "scripted"
+    assert "ovos" in health
 
 
 def test_status_says_what_runs_and_where(scripted_server):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import SCRIPTED_BACKEND
+from tests.conftest import text_server_config
 
 EVIL = "https://evil.example"
 FRIEND = "http://localhost:5173"
@@ -16,13 +16,7 @@ FRIEND = "http://localhost:5173"
 
 @pytest.fixture(scope="module")
 def open_server(server_factory):
-    return server_factory(
-        {
-            "llm": {"backend": SCRIPTED_BACKEND},
-            "voice": {"enabled": False},
-            "server": {"allowed_origins": [FRIEND]},
-        }
-    )
+    return server_factory(text_server_config(server={"allowed_origins": [FRIEND]}))
 
 
 async def test_foreign_origin_is_refused_on_the_websocket(open_server):

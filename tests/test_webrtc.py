@@ -5,6 +5,7 @@ against the SDK's types). A sideband WebSocket joins the call; the output buffer
 request; bad offers get 4xx; hangups and vanished peers leave no call behind."""
 
 import asyncio
+import json
 
 import httpx
 import numpy as np
@@ -145,6 +146,16 @@ async def test_transcription_call_with_a_client_secret_then_the_peer_vanishes(vo
     await asyncio.sleep(1.0)
     assert not [k for k in client.types() if k.startswith(("response.", "output_audio"))]
     assert (await health(voice_server.http_url))["calls"] == 1
+    # Another client secret, however valid, may not hang up this call.
+    async with httpx.AsyncClient(base_url=voice_server.http_url) as http:
+        other = (await http.post("/v1/realtime/client_secrets", json={})).json()["value"]
+        refused = await http.post(
+            f"/v1/realtime/calls/{client.call_id}/hangup",
+            headers={"Authorization": f"Bearer {other}"},
+        )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "call_not_yours"
+    assert (await health(voice_server.http_url))["calls"] == 1
     # The caller goes away without hanging up.
     await client.close()
     await no_call_left(voice_server.http_url)
@@ -171,6 +182,20 @@ async def test_beta_call_speaks_beta(voice_server):
         assert answered.status_code == 201, answered.text
         created = await client.until("session.created")
         assert created["session"]["modalities"] == ["text", "audio"]
+
+        # The answer states the message size the server takes on oai-events (aiortc's 256 KiB,
+        # under server.max_event_bytes); a peer that ignores it and sends more gets
+        # event_too_large, and the call goes on.
+        limit = 256 * 1024
+        assert f"a=max-message-size:{limit}\r\n" in answered.text
+        client.pc.sctp._remote_max_message_size = 0  # a hostile peer: no limit of its own
+        too_big = {"type": "session.update", "event_id": "evt_big", "session": {}}
+        client.send(json.dumps(too_big)[:-1] + ', "x": "' + "x" * limit + '"}')
+        refused = await client.until("error", 60)
+        assert refused["error"]["code"] == "event_too_large", refused
+        assert refused["error"]["event_id"] == "evt_big"
+        client.send({"type": "session.update", "session": {"instructions": "Be brief."}})
+        assert (await client.until("session.updated", 30))["session"]["instructions"] == "Be brief."
         backend = AsyncOpenAI(api_key="unused", base_url=f"{voice_server.http_url}/v1")
         await backend.realtime.calls.hangup(client.call_id)
     finally:

@@ -5,6 +5,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ovos_realtime.server.auth import bearer_token, key_matches
 from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.version import __version__
 
@@ -27,22 +28,25 @@ def openai_error(status: int, message: str, code: str, param: str | None = None)
 
 
 async def health(request: Request) -> JSONResponse:
+    """Open to probes; what runs (engines, the LLM's URL, the bus) only with the key when one
+    is set, as /status."""
     assistant = (deps := _deps(request)).assistant
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "sessions": len(deps.sessions),
+        "calls": len(deps.calls),  # WebRTC calls (each has one of the sessions)
+    }
+    if not key_matches(deps.settings.server.api_key, bearer_token(request.headers)):
+        return JSONResponse(body)
     voice = assistant.voice
-    return JSONResponse(
-        {
-            "status": "ok",
-            "version": __version__,
-            "engines": {
-                "llm": assistant.brains.default.describe(),
-                **(voice.engines.describe() if voice else {"stt": None, "tts": None, "vad": None}),
-            },
-            "sessions": len(deps.sessions),
-            "calls": len(deps.calls),  # WebRTC calls (each has one of the sessions)
-            # e.g. "ovos": the bus connection state
-            **{extension.name: extension.describe() for extension in assistant.extensions},
-        }
-    )
+    body["engines"] = {
+        "llm": assistant.brains.default.describe(),
+        **(voice.engines.describe() if voice else {"stt": None, "tts": None, "vad": None}),
+    }
+    # e.g. "ovos": the bus connection state
+    body.update({extension.name: extension.describe() for extension in assistant.extensions})
+    return JSONResponse(body)
 
 
 def _deps(request: Request) -> ServerDeps:

@@ -16,16 +16,17 @@ from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdatachannel import RTCDataChannel
+from aiortc.rtcsctptransport import LOCAL_MAX_MESSAGE_SIZE
 
 from ovos_realtime.protocol.codec import EventCodec, ServerEventInvalid
 from ovos_realtime.protocol.dialect import Dialect
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.server.client_secrets import ClientSecret
 from ovos_realtime.server.deps import ServerDeps
-from ovos_realtime.server.event_frames import handle_frame
+from ovos_realtime.server.event_frames import handle_frame, peek_event_id
 from ovos_realtime.server.realtime_sessions import open_session
 from ovos_realtime.server.webrtc.ice import rtc_configuration
-from ovos_realtime.server.webrtc.sdp import Offer
+from ovos_realtime.server.webrtc.sdp import Offer, with_max_message_size
 from ovos_realtime.server.webrtc.tracks import SpeakerTrack, listen
 from ovos_realtime.session.realtime_session import RealtimeSession
 
@@ -53,11 +54,16 @@ class Call:
         self.pc = RTCPeerConnection(rtc_configuration(deps.settings.webrtc))
         self.speaker = SpeakerTrack(self._audio_started, self._audio_stopped, call_id)
         self.session: RealtimeSession | None = None
+        self.secret: ClientSecret | None = None  # the one that opened it: it may hang up too
         self.channel: RTCDataChannel | None = None
         self.answer_sdp = ""
         self.sidebands: list[Sideband] = []
         self._outbox: deque[str] = deque()
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self._inbox_bytes = 0  # bytes waiting in the inbox: bounded, as the messages are
+        # The largest oai-events message taken: max_event_bytes, but no more than aiortc states
+        # in its answer (its 1 MiB receive window stalls bigger messages from polite peers).
+        self.max_message_bytes = min(deps.settings.server.max_event_bytes, LOCAL_MAX_MESSAGE_SIZE)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
@@ -74,6 +80,7 @@ class Call:
     ) -> None:
         """Open the session and answer the offer. ProtocolError for what the caller got wrong;
         the caller closes the call on any failure."""
+        self.secret = secret
         self.session = await open_session(
             self.deps, model=model, query=query, emit=self.emit, secret=secret
         )
@@ -95,7 +102,9 @@ class Call:
             raise ProtocolError("The SDP offer has no audio track.", code="sdp_no_audio")
         self.pc.addTrack(self.speaker)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        self.answer_sdp = self.pc.localDescription.sdp
+        self.answer_sdp = with_max_message_size(
+            self.pc.localDescription.sdp, self.max_message_bytes
+        )
         self._spawn(self._write_loop(), "writer")
         self._spawn(self._read_loop(), "reader")
         self._spawn(self._watch_connect(), "connect watchdog")
@@ -132,13 +141,30 @@ class Call:
         self._wake.set()
 
     def _on_message(self, message: str | bytes) -> None:
-        if self._inbox.qsize() >= MAX_PENDING_MESSAGES:
-            self.emit(
-                ProtocolError(
-                    "Too many events at once; this one was dropped.", code="rate_limited"
-                ).to_event()
+        # Refused on arrival, not queued: SCTP lets a peer send messages of any size, and a
+        # peer that ignores the max-message-size in our answer must not fill memory.
+        max_bytes = self.max_message_bytes
+        size = len(message.encode() if isinstance(message, str) else message)
+        error = None
+        if size > max_bytes:
+            error = ProtocolError(
+                f"The event is {size} bytes; the limit is {max_bytes} bytes.",
+                code="event_too_large",
+                event_id=peek_event_id(message),
             )
+        elif (
+            self._inbox.qsize() >= MAX_PENDING_MESSAGES or self._inbox_bytes + size > 2 * max_bytes
+        ):
+            error = ProtocolError(
+                "Too many events at once; this one was dropped.",
+                code="rate_limited",
+                event_id=peek_event_id(message),
+            )
+        if error is not None:
+            LOG.info("[%s] data-channel message refused: %s", self.id, error.message)
+            self.emit(error.to_event())
             return
+        self._inbox_bytes += size
         self._inbox.put_nowait(message)
 
     def _on_track(self, track: Any) -> None:
@@ -232,14 +258,14 @@ class Call:
 
     async def _read_loop(self) -> None:
         assert self.session is not None
-        max_bytes = self.deps.settings.server.max_event_bytes
         while True:
             message = await self._inbox.get()
+            self._inbox_bytes -= len(message.encode() if isinstance(message, str) else message)
             await handle_frame(
                 self.session,
                 self.codec,
                 message,
-                max_event_bytes=max_bytes,
+                max_event_bytes=self.max_message_bytes,
                 emit=self.emit,
                 label=self.id,
                 intercept=self._intercept,

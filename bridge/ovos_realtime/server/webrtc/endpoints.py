@@ -81,5 +81,12 @@ async def hangup(request: Request) -> Response:
     call = deps.calls.get(call_id)
     if call is None:
         return openai_error(404, f"No call '{call_id[:64]}' is in progress.", "call_not_found")
+    secret = request.scope.get("state", {}).get("client_secret")
+    if secret is not None and (call.secret is None or secret.value != call.secret.value):
+        # The API key may end any call; a client secret only the call it opened.
+        LOG.warning("[%s] hangup refused: another client secret", call.id)
+        return openai_error(
+            403, "This call was opened with another client secret.", "call_not_yours"
+        )
     await call.close("hangup")
     return Response(status_code=200)

@@ -2,6 +2,7 @@
 `session` (JSON). Checked before aiortc sees it, so that junk gets a clear 400."""
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from ovos_realtime.protocol.errors import ProtocolError
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_SESSION_BYTES = 256 * 1024
+_MAX_MESSAGE_SIZE = re.compile(r"^a=max-message-size:\d+$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,11 @@ async def read_offer(request: Request) -> Offer:
         if len(body) > MAX_SDP_BYTES:
             raise ProtocolError(f"The SDP offer is over {MAX_SDP_BYTES} bytes.", param="sdp")
     return Offer(check_sdp(body.decode("utf-8", errors="replace")), None)
+
+
+def with_max_message_size(sdp: str, size: int) -> str:
+    """The answer, telling the peer the data-channel message size we accept (aiortc states its
+    own constant, which it does not enforce on what it receives)."""
+    return _MAX_MESSAGE_SIZE.sub(f"a=max-message-size:{size}", sdp.replace("\r\n", "\n")).replace(
+        "\n", "\r\n"
+    )
