@@ -3,24 +3,34 @@
 Figures: batch and streaming WER (full corpus), real-time factor of batch decoding and of the
 streaming decode schedule, stop → final latency (inline schedule, every clip; and real-time paced
 clips with the background worker). Timings are medians of `--runs` passes.
+
+`--mode live`: the voice loop's view. Clips of 2-12 s are streamed at real-time pace through
+`StreamingTranscriber` (background worker), then `--pause-ms` of silence, then a `peek()` as the
+voice loop asks at a pause; its text is scored beside one batch decode of the same clip (same
+model), and the peek's time is reported for short (<= 3.5 s) and long (>= 6 s) turns.
+With BENCH_OTHER_CHECKOUT set (bench/compare.py) the plugin is imported from that checkout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 import wave
 from pathlib import Path
 
+if os.environ.get("BENCH_OTHER_CHECKOUT"):  # before/after: the other checkout's plugin
+    sys.path.insert(0, str(Path(os.environ["BENCH_OTHER_CHECKOUT"]) / "plugins"))
+
 from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
-from tests.corpus import SPEECH_DIR as CORPUS  # the speech corpus in tests/data/speech
+from tests.corpus import SPEECH_DIR as CORPUS
 
 RATE = 16000
 CHUNK = 3200  # 100 ms
@@ -74,18 +84,96 @@ def realtime_pass(stt: WhisperStreamingSTT, clip: dict) -> dict:
     }
 
 
+def _spread(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(values) * 1000),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000),
+    }
+
+
+def live_clip(stt: WhisperStreamingSTT, clip: dict, pause_ms: int) -> dict:
+    """Stream one clip at real-time pace, then a pause, then peek as the voice loop does."""
+    stream = stt.new_stream()
+    pcm = clip["pcm"] + bytes(2 * RATE * pause_ms // 1000)
+    started = time.monotonic()
+    for i in range(0, len(pcm), CHUNK):
+        stream.feed(pcm[i : i + CHUNK])
+        time.sleep(max(0.0, started + (i + CHUNK) / 2 / RATE - time.monotonic()))
+    asked = time.perf_counter()
+    text = stream.peek()
+    peek_s = time.perf_counter() - asked
+    stream.close()
+    stats = stream.stats
+    return {
+        "text": text,
+        "peek_s": peek_s,
+        "peek_wait_s": getattr(stats, "peek_wait_s", None),  # absent before the change
+        "abandoned": getattr(stats, "abandoned_partials", None),
+    }
+
+
+def live_mode(stt: WhisperStreamingSTT, clips: list[dict], args: argparse.Namespace) -> dict:
+    clips = [c for c in clips if 2.0 <= len(c["pcm"]) / 2 / RATE <= 12.0]
+    if args.live_clips and args.live_clips < len(clips):
+        step = len(clips) / args.live_clips  # spread over the corpus order
+        clips = [clips[int(i * step)] for i in range(args.live_clips)]
+    refs = [c["text"] for c in clips]
+    batch = [stt.transcribe_detailed(c["pcm"], RATE)["text"] for c in clips]
+    runs = [live_clip(stt, c, args.pause_ms) for c in clips]
+    durations = [len(c["pcm"]) / 2 / RATE for c in clips]
+    peeks = [r["peek_s"] for r in runs]
+    waits = [r["peek_wait_s"] for r in runs if r["peek_wait_s"] is not None]
+    return {
+        "mode": "live",
+        "plugin": str(Path(sys.modules[WhisperStreamingSTT.__module__].__file__).parent),
+        "model": args.model,
+        "clips": len(clips),
+        "audio_s": round(sum(durations), 1),
+        "pause_ms": args.pause_ms,
+        "live_peek_wer": round(word_error_rate(refs, [r["text"] for r in runs]), 4),
+        "batch_wer_same_clips": round(word_error_rate(refs, batch), 4),
+        "peek_all": _spread(peeks),
+        "peek_short_le_3_5s": _spread(
+            [p for p, d in zip(peeks, durations, strict=True) if d <= 3.5]
+        ),
+        "peek_long_ge_6s": _spread([p for p, d in zip(peeks, durations, strict=True) if d >= 6.0]),
+        "peek_wait": _spread(waits) if waits else None,
+        "abandoned_partials": sum(r["abandoned"] or 0 for r in runs) if waits else None,
+        "differs_from_batch": [
+            {"file": c["file"], "live": r["text"], "batch": b}
+            for c, r, b in zip(clips, runs, batch, strict=True)
+            if word_error_rate([b], [r["text"]]) > 0
+        ][: args.show_diffs],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--runs", type=int, default=3, help="passes for timing medians")
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--realtime-clips", type=int, default=3)
+    parser.add_argument("--mode", choices=("corpus", "live"), default="corpus")
+    parser.add_argument("--live-clips", type=int, default=0, help="live: this many (0: all)")
+    parser.add_argument("--pause-ms", type=int, default=200, help="live: silence before peek")
+    parser.add_argument("--show-diffs", type=int, default=0, help="live: list clips unlike batch")
+    parser.add_argument("--set", action="append", default=[], help="plugin setting KEY=JSON")
     args = parser.parse_args()
 
     clips = load(args.corpus)
+    settings = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if args.mode == "live":
+        stt = WhisperStreamingSTT({"lang": "en-US", "model": args.model, **settings})
+        json.dump({**live_mode(stt, clips, args), "set": settings}, sys.stdout, indent=2)
+        print()
+        return
     audio_s = sum(len(c["pcm"]) / 2 / RATE for c in clips)
     refs = [c["text"] for c in clips]
-    stt = WhisperStreamingSTT({"lang": "en-US", "model": args.model})
+    stt = WhisperStreamingSTT({"lang": "en-US", "model": args.model, **settings})
 
     batch_times, stream_rtf, stream_lat = [], [], []
     for _ in range(args.runs):

@@ -176,6 +176,46 @@ def test_peek_gives_the_final_so_far_and_the_stream_goes_on(stt, corpus):
     assert all(final.startswith(p) for p in partials) and stream.peek() == final
 
 
+def test_peek_abandons_a_partial_decode_in_flight_instead_of_waiting(stt, corpus):
+    """A pause's peek must not wait for a partial decode whose result it will not use: that
+    decode is abandoned (never committed) and the peek reads the stream at once."""
+    clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0001.wav")
+    stream = stt.new_stream()
+    stream.feed(clip["pcm"])  # 9.7 s at once: the worker starts one partial decode of it all
+    deadline = time.monotonic() + 10
+    while not stream.partial_in_flight and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert stream.partial_in_flight
+    text = stream.peek()
+    finished = stream.finish()
+    assert stream.stats.abandoned_partials == 1 and stream.stats.partial_decodes == 0
+    # Its wait is the state lock only, held for list copies (a partial decode of 9.7 s takes
+    # hundreds of ms even on a quiet machine).
+    assert stream.stats.peek_wait_s < 0.1, stream.stats
+    assert word_error_rate([clip["text"]], [text]) <= 0.1, text
+    assert finished == text
+
+
+def test_speech_evidence_tells_speech_from_noise(stt, corpus):
+    """The stream's judgement of its last peek (issue 11's noise turns): speech comes back with a
+    low no-speech probability, a non-speech clip with a high one or no words."""
+    speech = next(c for c in corpus if c["file"] == "vctk_p301_102.wav")
+    noise = _pcm(SPEECH_DIR / "nonspeech_speechcommands_doing_the_dishes_15s.wav")[: 2 * RATE]
+    judged = {}
+    for name, pcm in (("speech", speech["pcm"]), ("noise", noise)):
+        stream = stt.new_stream(background=False)
+        assert stream.speech_evidence is None
+        stream.feed(pcm)
+        text = stream.peek()
+        judged[name] = (text, stream.speech_evidence)
+        stream.close()
+    text, evidence = judged["speech"]
+    assert evidence.no_speech_prob < 0.2 and evidence.words == len(text.split()) > 3, judged
+    assert evidence.avg_logprob is not None and evidence.avg_logprob > -1.0, judged
+    text, evidence = judged["noise"]
+    assert evidence.no_speech_prob > 0.5 or not text, judged
+
+
 def test_partials_arrive_in_real_time_and_grow_monotonically(stt, corpus):
     clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0001.wav")
     partials: list[tuple[float, str]] = []

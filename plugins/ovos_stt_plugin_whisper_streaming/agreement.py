@@ -32,16 +32,22 @@ class LocalAgreement:
 
     def insert(self, words: list[Word]) -> None:
         """Take a fresh hypothesis (absolute times), dropping words already committed."""
-        new = [w for w in words if w.start > self.last_committed_time - 0.1]
-        if new and self.committed_in_window and abs(new[0].start - self.last_committed_time) < 1:
+        self._new = self.fresh(words, self.committed_in_window, self.last_committed_time)
+
+    @staticmethod
+    def fresh(words: list[Word], in_window: list[Word], last_committed_time: float) -> list[Word]:
+        """`words` (absolute times) minus those already committed (`in_window`, ending at
+        `last_committed_time`)."""
+        new = [w for w in words if w.start > last_committed_time - 0.1]
+        if new and in_window and abs(new[0].start - last_committed_time) < 1:
             # Whisper often repeats the last committed words at the window start: drop the overlap.
-            for n in range(min(len(self.committed_in_window), len(new), 5), 0, -1):
-                tail = [_key(w) for w in self.committed_in_window[-n:]]
+            for n in range(min(len(in_window), len(new), 5), 0, -1):
+                tail = [_key(w) for w in in_window[-n:]]
                 head = [_key(w) for w in new[:n]]
                 if tail == head:
                     new = new[n:]
                     break
-        self._new = new
+        return new
 
     def flush(self, until: float = float("inf")) -> list[Word]:
         """Commit the prefix common to the new and the last n-1 hypotheses (words ending by `until`)."""
@@ -62,10 +68,6 @@ class LocalAgreement:
         self._history = kept[-(self.n - 1) :]
         self._new = []
         return commit
-
-    def inserted(self) -> list[Word]:
-        """The hypothesis given to the last insert(), minus committed words (before flush)."""
-        return list(self._new)
 
     def pending(self) -> list[Word]:
         """The latest uncommitted hypothesis."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,9 @@ from faster_whisper import WhisperModel
 
 from . import short_window
 from .audio import WHISPER_RATE
+from .short_window import Abandoned
+
+__all__ = ["Abandoned", "Decoded", "Segment", "WhisperEngine", "Word", "get_engine"]
 
 LOG = logging.getLogger(__name__)
 
@@ -38,10 +42,19 @@ class Decoded:
     segments: list[Segment]
     language: str
     duration: float
+    # Whisper's own judgement of the window: P(<|nospeech|>) and the generated tokens' mean
+    # log-probability (batch decodes of long audio: the worst segment). None when unknown.
+    no_speech_prob: float | None = None
+    avg_logprob: float | None = None
 
     @property
     def text(self) -> str:
-        return "".join(s.text for s in self.segments).strip()
+        return self.raw_text.strip()
+
+    @property
+    def raw_text(self) -> str:
+        """Unstripped: what follows a forced prefix keeps its leading space (or lack of one)."""
+        return "".join(s.text for s in self.segments)
 
     @property
     def words(self) -> list[Word]:
@@ -49,8 +62,10 @@ class Decoded:
 
 
 class WhisperEngine:
-    """Wraps WhisperModel with an explicit CPU budget and a lock: decodes run one at a time,
-    so two streams never oversubscribe the cores."""
+    """Wraps WhisperModel with an explicit CPU budget. Two lanes, each one decode at a time:
+    `partial` for the streams' frequent re-decodes, `final` for peeks, finals and batch calls.
+    So a pause's decode never queues behind a partial one (CTranslate2 runs one call per
+    worker: the model has two), and at most two decodes share the cores."""
 
     def __init__(self, model_dir: Path, compute_type: str = "int8", cpu_threads: int = 1) -> None:
         self.model_dir = Path(model_dir)
@@ -61,11 +76,12 @@ class WhisperEngine:
             device="cpu",
             compute_type=compute_type,
             cpu_threads=cpu_threads,
-            num_workers=1,
+            num_workers=2,  # one per lane; CPU replicas share the weights
             local_files_only=True,
         )
         self.multilingual = bool(self.model.model.is_multilingual)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the final lane
+        self.partial_lock = threading.Lock()
 
     def supports(self, language: str) -> bool:
         return self.multilingual or language == "en"
@@ -81,6 +97,11 @@ class WhisperEngine:
         fallback: bool = True,
         encoder_window_s: float = short_window.MAX_S,
         complete: bool = True,
+        *,
+        prefix: str | None = None,
+        partial: bool = False,
+        abandoned: Callable[[], bool] | None = None,
+        timestamps: bool = True,
     ) -> Decoded:
         """Transcribe float32 16 kHz mono audio.
 
@@ -89,12 +110,15 @@ class WhisperEngine:
         encoder_window_s < 30: audio that fits one window is decoded with the encoder sized to
         max(encoder_window_s, audio + 1 s) instead of 30 s (see short_window).
         complete=False: `audio` is a stream's window that goes on, so words at its very end are
-        not trusted (short_window.decode)."""
+        not trusted (short_window.decode).
+        prefix: forced start of the text (short window only); the result is what follows it.
+        partial=True: the partial lane. abandoned(): asked between engine calls; True raises
+        Abandoned (short window only)."""
         temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         language = language if self.multilingual else "en"
-        with self.lock:
+        with self.partial_lock if partial else self.lock:
             if encoder_window_s < short_window.MAX_S and short_window.fits(audio):
-                found, language = short_window.decode(
+                found = short_window.decode(
                     self.model,
                     audio,
                     language,
@@ -105,22 +129,33 @@ class WhisperEngine:
                     temperatures,
                     encoder_window_s,
                     complete,
+                    prefix,
+                    abandoned,
+                    timestamps,
                 )
                 out = [
                     Segment(i, s["start"], s["end"], s["text"], [Word(*w) for w in s["words"]])
-                    for i, s in enumerate(found)
+                    for i, s in enumerate(found.segments)
                 ]
-                return Decoded(out, language, len(audio) / WHISPER_RATE)
+                return Decoded(
+                    out,
+                    found.language,
+                    len(audio) / WHISPER_RATE,
+                    found.no_speech_prob,
+                    found.avg_logprob,
+                )
             segments, info = self.model.transcribe(
                 audio,
                 language=language,
                 beam_size=beam_size,
                 initial_prompt=prompt or None,
+                prefix=prefix or None,
                 word_timestamps=word_timestamps,
                 vad_filter=False,  # the dual VAD already segmented the turn
                 no_speech_threshold=no_speech_threshold,
                 temperature=temperatures,
             )
+            found = list(segments)  # a generator: decoding happens while iterating
             out = [
                 Segment(
                     s.id,
@@ -129,9 +164,15 @@ class WhisperEngine:
                     s.text,
                     [Word(w.start, w.end, w.word) for w in (s.words or [])],
                 )
-                for s in segments  # a generator: decoding happens while iterating
+                for s in found
             ]
-        return Decoded(out, info.language, len(audio) / WHISPER_RATE)
+        return Decoded(
+            out,
+            info.language,
+            len(audio) / WHISPER_RATE,
+            max((s.no_speech_prob for s in found), default=None),
+            min((s.avg_logprob for s in found), default=None),
+        )
 
 
 @lru_cache(maxsize=4)

@@ -11,6 +11,8 @@ after the audio is a continuation it made up, and is dropped.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,18 @@ _OPTIONS: dict[str, Any] = {
     "hallucination_silence_threshold": None,
     "hotwords": None,
 }
+
+
+class Abandoned(Exception):
+    """A decode whose result nobody wants any more stopped between two engine calls."""
+
+
+@dataclass
+class Result:
+    segments: list[dict]
+    language: str
+    no_speech_prob: float | None = None  # Whisper's <|nospeech|> probability for the window
+    avg_logprob: float | None = None  # of the tokens it generated (the tail only, with a prefix)
 
 
 def fits(audio: np.ndarray) -> bool:
@@ -96,9 +110,17 @@ def decode(
     temperatures: list[float],
     window_s: float,
     complete: bool = True,
-) -> tuple[list[dict], str]:
+    prefix: str | None = None,
+    abandoned: Callable[[], bool] | None = None,
+    timestamps: bool = True,
+) -> Result:
     """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
     (`fits(audio)` must hold). The caller holds the model's lock.
+
+    prefix: text the decoder is forced to start with (a stream's committed words in the
+    window); the result holds only what follows it, so the decoder works on the tail alone.
+    abandoned(): asked between engine calls; True stops the decode (raises Abandoned).
+    timestamps=False: no timestamp tokens (only with a prefix; one segment, no word times).
 
     complete=False (a stream's growing window): words starting in the last 100 ms are dropped
     too, as a continuation the decoder made up past the cut. complete=True (the whole turn):
@@ -112,6 +134,8 @@ def decode(
     frames = min(features.shape[-1], int(MAX_S * FRAMES_PER_S))
     frames -= frames % 2  # the encoder's convolution halves the frame count
     encoder_output = model.encode(features[:, :frames])
+    if abandoned is not None and abandoned():
+        raise Abandoned
 
     multilingual = model.model.is_multilingual
     if multilingual and not language:
@@ -126,15 +150,34 @@ def decode(
         temperatures=temperatures,
         word_timestamps=word_timestamps,
     )
+    timestamps = timestamps or not prefix
+    prompt = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
+    if not timestamps:
+        options = dataclasses.replace(options, without_timestamps=True)
     result, avg_logprob, _, _ = model.generate_with_fallback(
-        encoder_output,
-        model.get_prompt(tokenizer, previous, without_timestamps=False),
-        tokenizer,
-        options,
+        encoder_output, prompt, tokenizer, options
     )
     language = language or "en"
+    found = Result([], language, float(result.no_speech_prob), float(avg_logprob))
     if result.no_speech_prob > no_speech_threshold and avg_logprob < options.log_prob_threshold:
-        return [], language  # faster-whisper's "no speech" rule
+        return found  # faster-whisper's "no speech" rule
+    if abandoned is not None and abandoned():
+        raise Abandoned
+    if prefix:
+        # CTranslate2 returns the forced tokens too: keep what follows them. No word times
+        # (nobody uses them), and a tail that starts at the very end of the audio is a
+        # made-up continuation.
+        tokens = list(result.sequences_ids[0])
+        forced = prompt[prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) :]
+        forced = [t for t in forced if t != tokenizer.no_timestamps]
+        if tokens[: len(forced)] == forced:
+            tokens = tokens[len(forced) :]
+        found.segments = [
+            {"start": 0.0, "end": audio_s, "text": tokenizer.decode(s["tokens"]), "words": []}
+            for s in _split_by_timestamps(tokens, tokenizer, audio_s)
+            if s["start"] < audio_s - _EDGE_S
+        ]
+        return found
 
     segments = [
         s
@@ -166,4 +209,5 @@ def decode(
                 ],
             }
         )
-    return out, language
+    found.segments = out
+    return found

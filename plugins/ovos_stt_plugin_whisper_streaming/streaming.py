@@ -5,8 +5,14 @@ Schedule: a worker thread re-decodes the current audio window whenever at least
 due makes that slot be skipped (the next decode simply covers more audio), so the stream never
 builds a backlog and never falls behind real time. Partials are the LocalAgreement-n committed
 prefix (n=3 by default). The window is cut at committed segment ends once it exceeds
-max_window_s, and the committed text before the cut becomes the prompt, so the final decode on
-finish only covers the last few seconds (optionally only the uncommitted tail: final_decode).
+max_window_s, and the committed text before the cut becomes the prompt.
+
+A pause's decode (`peek`, `finish`) does not grow with the turn: committed words stay committed,
+and with final_decode "prefix" the committed words still in the window are forced as the
+decoder's prefix, so the decoder only generates the uncommitted tail (the encoder, cheap, still
+hears the window). It never waits for a partial decode in flight: that one is abandoned (its
+result ignored, stopped at its next engine call) and the pause's decode starts at once on the
+engine's other lane. It reads the stream's state without changing it, so feeding may go on.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 from .agreement import LocalAgreement, join_words
 from .audio import WHISPER_RATE, Resampler, pcm16_to_float
 from .config import WhisperSTTConfig
-from .engine import Decoded, WhisperEngine, Word
+from .engine import Abandoned, Decoded, WhisperEngine, Word
 
 LOG = logging.getLogger(__name__)
 
@@ -33,9 +39,40 @@ TextCallback = Callable[[str], None]
 class StreamStats:
     partial_decodes: int = 0
     skipped_slots: int = 0  # decode slots missed because a decode was still running
+    abandoned_partials: int = 0  # partial decodes dropped because a peek/finish began
     partial_decode_s: float = 0.0
     final_decode_s: float = 0.0
+    peek_wait_s: float = 0.0  # the last peek/finish: from asked to its decode starting
+    peek_decode_s: float = 0.0  # the last peek/finish: its decode
     audio_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SpeechEvidence:
+    """How sure Whisper is that the audio of the last peek/finish held speech.
+
+    no_speech_prob: P(<|nospeech|>) of the decoded window, 0..1 (high: noise or silence).
+    avg_logprob: mean log-probability of the tokens it generated (the uncommitted tail); near 0
+    is confident, below about -1 is a guess. None when the decode generated nothing.
+    words: words in the text. Whisper's own rule drops a window when no_speech_prob > 0.6 and
+    avg_logprob < -1; a one-word "You" on a click typically has no_speech_prob well above 0.3.
+    """
+
+    no_speech_prob: float
+    avg_logprob: float | None
+    words: int
+
+
+@dataclass
+class _Snapshot:
+    """What a pause's decode needs, read at once under the state lock."""
+
+    window: np.ndarray
+    window_start: float
+    prompt: str
+    committed: list[Word]
+    in_window: list[Word]
+    last_committed_time: float
 
 
 class StreamingTranscriber:
@@ -45,6 +82,8 @@ class StreamingTranscriber:
     background=False, `feed`); an asyncio user should hop back with loop.call_soon_threadsafe.
     `on_partial(text)` gets the whole stable text so far; each one extends the previous one.
     """
+
+    prefix_timestamps = True
 
     def __init__(
         self,
@@ -76,9 +115,13 @@ class StreamingTranscriber:
         self._step = int(self.config.decode_interval_ms * WHISPER_RATE / 1000)
         self._first = int(self.config.min_first_decode_ms * WHISPER_RATE / 1000)
         self._cond = threading.Condition()
-        # One decode at a time per stream: a peek must not slip between a partial decode's
-        # hypothesis and its commit.
-        self._decoding = threading.Lock()
+        # Guards the window and the agreement for short moments (never across a decode): a
+        # peek must not read between a partial decode's hypothesis and its commit.
+        self._state = threading.Lock()
+        # Bumped by each peek/finish: a partial decode started before it is abandoned.
+        self._generation = 0
+        self._evidence: SpeechEvidence | None = None
+        self._in_flight = False  # a partial decode is running
         self._stopping = False
         self._final: str | None = None
         self._last_partial = ""
@@ -99,6 +142,21 @@ class StreamingTranscriber:
     def final(self) -> str | None:
         return self._final
 
+    @property
+    def partial_in_flight(self) -> bool:
+        """A partial decode is running now (a peek would abandon it)."""
+        return self._in_flight
+
+    @property
+    def speech_evidence(self) -> SpeechEvidence | None:
+        """Whisper's judgement of the last peek/finish's audio (None before one)."""
+        return self._evidence
+
+    @property
+    def no_speech_prob(self) -> float | None:
+        """P(no speech) of the last peek/finish's audio, 0..1; None before one."""
+        return self._evidence.no_speech_prob if self._evidence else None
+
     def feed(self, pcm16: bytes | np.ndarray) -> None:
         """Append audio at `sample_rate` (PCM16 bytes, int16 or float32 array)."""
         samples = pcm16_to_float(pcm16)
@@ -112,30 +170,21 @@ class StreamingTranscriber:
             self._received += len(audio)
             self._cond.notify()
         if not self._background and self._due():
-            with self._decoding:
-                self._decode_partial()
+            self._decode_partial()
 
     def peek(self) -> str:
         """The text a finish() now would return, while the stream goes on: a voice loop asks
-        at a pause and keeps feeding if the speaker resumes. Blocking (waits for an in-flight
-        partial decode): run it in an executor."""
-        asked = time.perf_counter()
-        with self._decoding:
-            if self._final is not None:
-                return self._final
-            started = time.perf_counter()
-            text = self._decode_final()
-        LOG.debug(
-            "peek: %.0f ms waiting for a partial decode, %.0f ms decoding %.1f s",
-            (started - asked) * 1000,
-            (time.perf_counter() - started) * 1000,
-            len(self._window) / WHISPER_RATE,
-        )
-        return text
+        at a pause and keeps feeding if the speaker resumes. Blocking (one decode of the
+        uncommitted tail; a partial decode in flight is abandoned, not waited for): run it in
+        an executor."""
+        if self._final is not None:
+            return self._final
+        return self._decode_final("peek")
 
     def finish(self) -> str:
         """Stop, decode what is not committed yet, return the final text. Idempotent.
-        Blocking (an in-flight partial decode plus the final decode): run it in an executor."""
+        Blocking (the final decode; a partial decode in flight is abandoned): run it in an
+        executor."""
         if self._final is not None:
             return self._final
         with self._cond:
@@ -145,11 +194,8 @@ class StreamingTranscriber:
                 self._chunks.append(tail)
                 self._received += len(tail)
             self._cond.notify()
-        if self._worker is not None:
-            self._worker.join()  # waits for an in-flight partial decode
         started = time.perf_counter()
-        with self._decoding:
-            self._final = self._decode_final()
+        self._final = self._decode_final("finish")
         self.stats.final_decode_s = time.perf_counter() - started
         self._emit(self.on_final, self._final)
         return self._final
@@ -174,14 +220,14 @@ class StreamingTranscriber:
                 if self._stopping:
                     return
             try:
-                with self._decoding:
-                    self._decode_partial()
+                self._decode_partial()
             except Exception:  # keep the stream alive; the final decode still runs
                 LOG.exception("partial decode failed")
 
     # -- decoding -------------------------------------------------------------------------------
 
     def _take_audio(self) -> np.ndarray:
+        """Move fed audio into the window (caller holds _state)."""
         with self._cond:
             if self._chunks:
                 self._window = np.concatenate([self._window, *self._chunks])
@@ -198,47 +244,61 @@ class StreamingTranscriber:
         text = (self.prompt + " " + join_words(gone)).strip()
         return text[-self.config.prompt_chars :] if self.config.prompt_chars else ""
 
-    def _words(self, decoded: Decoded) -> list[Word]:
-        off = self._window_start
-        return [Word(w.start + off, w.end + off, w.text) for w in decoded.words]
-
-    def _decode(self, window: np.ndarray, beam: int, final: bool = False) -> Decoded:
-        # A partial decode's window goes on: no temperature fallback (a word cut at the edge
-        # looks like low confidence) and no trust in words at its very end.
-        return self.engine.decode(
-            window,
-            self.language,
-            prompt=self._prompt(),
-            beam_size=beam,
-            word_timestamps=True,
-            no_speech_threshold=self.config.no_speech_threshold,
-            fallback=final,
-            encoder_window_s=self.config.encoder_window_s,
-            complete=final,
-        )
-
     def _decode_partial(self) -> None:
-        window = self._take_audio()
+        with self._state:
+            window = self._take_audio()
+            window_start, prompt, generation = self._window_start, self._prompt(), self._generation
         started = time.perf_counter()
-        decoded = self._decode(window, self.config.partial_beam_size)
-        self.stats.partial_decodes += 1
+        self._in_flight = True
+        try:
+            # A partial decode's window goes on: no temperature fallback (a word cut at the
+            # edge looks like low confidence) and no trust in words at its very end.
+            decoded = self.engine.decode(
+                window,
+                self.language,
+                prompt=prompt,
+                beam_size=self.config.partial_beam_size,
+                word_timestamps=True,
+                no_speech_threshold=self.config.no_speech_threshold,
+                fallback=False,
+                encoder_window_s=self.config.encoder_window_s,
+                complete=False,
+                partial=True,
+                abandoned=lambda: self._generation != generation,
+            )
+        except Abandoned:
+            decoded = None
+        finally:
+            self._in_flight = False
         self.stats.partial_decode_s += time.perf_counter() - started
-        self._agreement.insert(self._words(decoded))
-        # Words at the end of the window have the least context: hold them back a little.
-        until = self._window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
-        if self._agreement.flush(until):
-            text = join_words(self._agreement.committed)
-            if text != self._last_partial:
-                self._last_partial = text
-                self._emit(self.on_partial, text)
-        self._trim(decoded)
+        with self._state:
+            if decoded is None or self._generation != generation:
+                # A peek/finish began meanwhile and read the state without this decode.
+                self.stats.abandoned_partials += 1
+                LOG.debug("partial decode of %.1f s abandoned", len(window) / WHISPER_RATE)
+                return
+            self.stats.partial_decodes += 1
+            self._agreement.insert(_shift(decoded, window_start))
+            # Words at the end of the window have the least context: hold them back a little.
+            until = window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
+            text = None
+            if self._agreement.flush(until):
+                text = join_words(self._agreement.committed)
+                if text != self._last_partial:
+                    self._last_partial = text
+                else:
+                    text = None
+            self._trim(decoded, window_start)
+        if text is not None:
+            self._emit(self.on_partial, text)
 
-    def _trim(self, decoded: Decoded) -> None:
-        """Keep the window under max_window_s by cutting at a segment end already committed."""
+    def _trim(self, decoded: Decoded, window_start: float) -> None:
+        """Keep the window under max_window_s by cutting at a segment end already committed.
+        (Caller holds _state; `decoded` is of the window starting at window_start.)"""
         if len(self._window) / WHISPER_RATE <= self.config.max_window_s:
             return
         committed_until = self._agreement.last_committed_time
-        ends = [s.end + self._window_start for s in decoded.segments[:-1]]
+        ends = [s.end + window_start for s in decoded.segments[:-1]]
         cuts = [e for e in ends if e <= committed_until]
         if cuts:
             self._cut(cuts[-1])
@@ -246,38 +306,92 @@ class StreamingTranscriber:
             self._cut(committed_until)
         elif len(self._window) / WHISPER_RATE > 25.0:
             # Nothing agreed for 25 s: accept the hypothesis before its last segment.
-            last = decoded.segments[-1].start + self._window_start if decoded.segments else 0
+            last = decoded.segments[-1].start + window_start if decoded.segments else 0
             words = [w for w in self._agreement.pending() if w.end <= last]
             self._agreement.commit_all(words)
             self._cut(last if words else self._window_start + 10.0)
 
-    def _cut(self, at: float, keep_committed: bool = False) -> None:
+    def _cut(self, at: float) -> None:
         drop = int(round((at - self._window_start) * WHISPER_RATE))
         if drop <= 0:
             return
         self._window = self._window[drop:]
         self._window_start = at
-        if not keep_committed:
-            self._agreement.drop_before(at)
+        self._agreement.drop_before(at)
 
-    def _decode_final(self) -> str:
-        window = self._take_audio()
-        committed = self._agreement.committed_in_window
-        if self.config.final_decode == "tail" and committed:
-            # Re-decode only the last few seconds: a little committed audio before the
-            # uncommitted tail gives Whisper context (a bare tail of silence hallucinates);
-            # the repeated committed words are then dropped by time and by overlap.
-            keep_from = self._agreement.last_committed_time - self.config.final_context_s
-            starts = [w.start for w in committed if w.start >= keep_from]
-            if starts and starts[0] - 0.05 > self._window_start:
-                self._cut(starts[0] - 0.05, keep_committed=True)
-                window = self._window
-        tail: list[Word] = []
+    def _snapshot(self) -> _Snapshot:
+        asked = time.perf_counter()
+        with self._state:
+            self._generation += 1  # a partial decode in flight is no longer wanted
+            window = self._take_audio()
+            snap = _Snapshot(
+                window,
+                self._window_start,
+                self._prompt(),
+                list(self._agreement.committed),
+                list(self._agreement.committed_in_window),
+                self._agreement.last_committed_time,
+            )
+        self.stats.peek_wait_s = time.perf_counter() - asked
+        return snap
+
+    def _decode_final(self, kind: str) -> str:
+        """The text if the stream ended now, read from the state without changing it."""
+        snap = self._snapshot()
+        started = time.perf_counter()
+        mode = self.config.final_decode
+        window, offset = snap.window, snap.window_start
+        prefix = join_words(snap.in_window) if mode == "prefix" else ""
+        prompt = snap.prompt
+        if mode == "tail" and snap.in_window:
+            # Only the last few seconds: a little committed audio before the uncommitted
+            # tail gives Whisper context (a bare tail of silence hallucinates); the repeated
+            # committed words are then dropped by time and by overlap.
+            keep_from = snap.last_committed_time - self.config.final_context_s
+            starts = [w.start for w in snap.in_window if w.start >= keep_from]
+            if starts and starts[0] - 0.05 > offset:
+                drop = int(round((starts[0] - 0.05 - offset) * WHISPER_RATE))
+                window, offset = window[drop:], starts[0] - 0.05
+        text = join_words(snap.committed)
+        self._evidence = None
         if len(window) >= WHISPER_RATE // 10:  # < 100 ms cannot hold a word
-            decoded = self._decode(window, self.config.beam_size, final=True)
-            self._agreement.insert(self._words(decoded))
-            tail = self._agreement.inserted()
-        return join_words(self._agreement.committed + tail)
+            decoded = self.engine.decode(
+                window,
+                self.language,
+                prompt=prompt,
+                beam_size=self.config.beam_size,
+                word_timestamps=not prefix,
+                no_speech_threshold=self.config.no_speech_threshold,
+                fallback=True,
+                encoder_window_s=self.config.encoder_window_s,
+                complete=True,
+                prefix=prefix or None,
+                timestamps=self.prefix_timestamps,
+            )
+            if prefix:
+                text = (text + decoded.raw_text).strip()
+            else:
+                # The agreement's rules for words already committed, without changing it.
+                tail = LocalAgreement.fresh(
+                    _shift(decoded, offset), snap.in_window, snap.last_committed_time
+                )
+                text = join_words(snap.committed + tail)
+            if decoded.no_speech_prob is not None:
+                self._evidence = SpeechEvidence(
+                    decoded.no_speech_prob, decoded.avg_logprob, len(text.split())
+                )
+        self.stats.peek_decode_s = time.perf_counter() - started
+        LOG.debug(
+            "%s: waited %.0f ms, decoded %.1f s (%d committed words forced) in %.0f ms, "
+            "%d partial decodes abandoned so far",
+            kind,
+            self.stats.peek_wait_s * 1000,
+            len(window) / WHISPER_RATE,
+            len(snap.in_window) if prefix else 0,
+            self.stats.peek_decode_s * 1000,
+            self.stats.abandoned_partials,
+        )
+        return text
 
     def _emit(self, callback: TextCallback | None, text: str) -> None:
         if callback is None:
@@ -286,3 +400,8 @@ class StreamingTranscriber:
             callback(text)
         except Exception:
             LOG.exception("STT callback %r failed", callback)
+
+
+def _shift(decoded: Decoded, offset: float) -> list[Word]:
+    """The decode's words in stream time (the window started at `offset`)."""
+    return [Word(w.start + offset, w.end + offset, w.text) for w in decoded.words]

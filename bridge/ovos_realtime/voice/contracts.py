@@ -31,6 +31,22 @@ class PeekableSTTStream(STTStream, Protocol):
         ...
 
 
+class SpeechEvidence(Protocol):
+    """The STT's own judgement of a peek/finish's audio (faster-whisper's segment scores)."""
+
+    no_speech_prob: float  # P(no speech), 0..1: high for noise, a click, silence
+    avg_logprob: float | None  # mean log-probability of the generated tokens (near 0: sure)
+    words: int  # words in the text it gave
+
+
+@runtime_checkable
+class JudgesSpeech(Protocol):
+    """A stream that says how sure it is that its last peek/finish heard speech."""
+
+    @property
+    def speech_evidence(self) -> SpeechEvidence | None: ...
+
+
 @runtime_checkable
 class StreamingSTT(Protocol):
     """`on_partial(text)` gets the whole stable text so far, from the plugin's worker thread."""

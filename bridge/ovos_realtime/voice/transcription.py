@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ovos_realtime.voice.contracts import DetailedSTT, PeekableSTTStream, StreamingSTT
+from ovos_realtime.voice.contracts import (
+    DetailedSTT,
+    JudgesSpeech,
+    PeekableSTTStream,
+    SpeechEvidence,
+    StreamingSTT,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,20 @@ class Transcription:
         if isinstance(self._stream, PeekableSTTStream):
             return (self._stream.peek() or "").strip()
         return self._batch()
+
+    @property
+    def speech_evidence(self) -> SpeechEvidence | None:
+        """The STT's judgement of the last peek/finish's audio (no_speech_prob, avg_logprob,
+        words); None before one or when the plugin does not say."""
+        if isinstance(self._stream, JudgesSpeech):
+            return self._stream.speech_evidence
+        return None
+
+    @property
+    def no_speech_prob(self) -> float | None:
+        """P(no speech) of the last peek/finish's audio, 0..1; None when unknown."""
+        evidence = self.speech_evidence
+        return evidence.no_speech_prob if evidence is not None else None
 
     def finish(self) -> str:
         if self._stream is not None:
