@@ -22,6 +22,7 @@ class Server:
     ws_base: str  # ws://127.0.0.1:PORT/v1
     http_url: str  # http://127.0.0.1:PORT
     pid: int
+    log_path: str = ""
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -30,10 +31,10 @@ class Server:
         return 0.0
 
 
-def _code_path() -> str:
-    """The server runs this checkout, or the one BENCH_OTHER_CHECKOUT names (another commit's
-    worktree, for a before/after comparison: see compare.py)."""
-    other = os.environ.get("BENCH_OTHER_CHECKOUT")
+def _code_path(code: str | None = None) -> str:
+    """The server runs this checkout, or the one `code` or else BENCH_OTHER_CHECKOUT names
+    (another commit's worktree, for a before/after comparison: see compare.py)."""
+    other = code or os.environ.get("BENCH_OTHER_CHECKOUT")
     if not other:
         return str(REPO)
     return os.pathsep.join(str(Path(other) / part) for part in ("bridge", "plugins", ""))
@@ -46,7 +47,10 @@ def _healthy(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(config: dict, log_path: str | None = None) -> Iterator[Server]:
+def running_server(
+    config: dict, log_path: str | None = None, code: str | None = None, stage_log: bool = False
+) -> Iterator[Server]:
+    """`stage_log`: the voice loop's DEBUG lines go to the log, time-stamped (_serve_logged.py)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -56,10 +60,13 @@ def running_server(config: dict, log_path: str | None = None) -> Iterator[Server
             yaml.safe_dump({"log_level": "warning", **config, "server": {"port": port}})
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("OVOS_REALTIME_")}
-        env.update(PYTHONPATH=_code_path(), PYTHONUNBUFFERED="1")
+        env.update(PYTHONPATH=_code_path(code), PYTHONUNBUFFERED="1")
         log_path = log_path or str(Path(tmp) / "server.log")
+        launcher = (
+            [str(REPO / "bench" / "_serve_logged.py")] if stage_log else ["-m", "ovos_realtime"]
+        )
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ovos_realtime", "serve", "--config", str(config_file)],
+            [sys.executable, *launcher, "serve", "--config", str(config_file)],
             env=env,
             stdout=open(log_path, "w"),
             stderr=subprocess.STDOUT,
@@ -70,7 +77,9 @@ def running_server(config: dict, log_path: str | None = None) -> Iterator[Server
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start:\n{Path(log_path).read_text()}")
                 time.sleep(0.2)
-            yield Server(f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid)
+            yield Server(
+                f"ws://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}", proc.pid, log_path
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=10)

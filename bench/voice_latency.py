@@ -9,12 +9,26 @@ through the openai SDK, with real speech streamed at real-time pace. Prints JSON
 - concurrent: per number of sessions speaking at once, the turn latency and whether audio keeps
   up with real time (audio seconds produced per wall second, over the response)
 - idle_session_mib: server memory per open idle session
+
+--conversation measures what a user lives instead: one session, --turns turns of read speech
+(2.5–11 s clips, short and long alternating) at real-time pace, the microphone's silence after
+each until the answer is done. Per turn length (short ≤ 3.5 s of speech, long ≥ 6 s, all):
+`speech_stopped` → first audio and end of speech (the last speech sample sent) → first audio,
+median and p95; the stages' medians from the server's DEBUG lines (bench/_stage_log.py): STT
+final decode, LLM first token, first clause, TTS first chunk; playback (audio seconds per wall
+second over each answer, underruns of a real-time player); beside them the fresh-session
+figure (a new session per turn, as above) and two sessions speaking at once. `--compare DIR`
+runs the same on another checkout (a git worktree) in the same run, turn by turn alternately,
+and prints {"before": …, "after": …}. `--voice af_heart` (any Kokoro voice) speaks with Kokoro.
 """
 
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
+import os
+import platform
 import statistics
 import sys
 import time
@@ -25,7 +39,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
+from _conversation import Clip, Conversation
 from _server import running_server
+from _stage_log import read_marks, turn_stages
 from openai import AsyncOpenAI
 
 from tests.corpus import load_clip
@@ -39,6 +55,23 @@ CLIPS = [
     "ljspeech_LJ001-0013.wav",
 ]
 CHUNK_MS = 40
+# The conversation: short (≤ 3.5 s of speech) and long (≥ 6 s) turns alternating.
+SHORT_CLIPS = [
+    "ljspeech_LJ001-0013.wav",  # 2.5 s of speech
+    "cmuarctic_axb_arctic_a0004.wav",  # 2.5 s
+    "vctk_p317_166.wav",  # 2.7 s
+    "cmuarctic_unknownspk_arctic_a0010.wav",  # 3.0 s
+    "cmuarctic_aew_arctic_a0003.wav",  # 3.4 s
+]
+LONG_CLIPS = [
+    "ljspeech_LJ001-0026.wav",  # 6.1 s
+    "ljspeech_LJ001-0030.wav",  # 6.8 s
+    "ljspeech_LJ001-0009.wav",  # 7.4 s
+    "ljspeech_LJ001-0010.wav",  # 8.7 s
+    "jfk_inaugural_ask_not.wav",  # 10.9 s
+]
+CONVERSATION = [name for pair in zip(SHORT_CLIPS, LONG_CLIPS, strict=True) for name in pair]
+PIPER_VOICES = ("piper", "joe", "en_US-joe-medium")
 
 
 def summary(values: list[float]) -> dict:
@@ -203,17 +236,254 @@ async def measure(server, runs: int, max_concurrent: int) -> dict:
     }
 
 
+def machine() -> dict:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {"cpu": model, "cores": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def by_length(turns: list[dict], key: str) -> dict:
+    """`key` over short turns (≤ 3.5 s of speech), long ones (≥ 6 s) and all of them."""
+    values = {
+        "short": [t[key] for t in turns if key in t and t["speech_s"] <= 3.5],
+        "long": [t[key] for t in turns if key in t and t["speech_s"] >= 6.0],
+        "all": [t[key] for t in turns if key in t],
+    }
+    out = {name: summary(v) for name, v in values.items()}
+    if values["short"] and values["long"]:
+        out["long_over_short"] = round(
+            statistics.median(values["long"]) / statistics.median(values["short"]), 2
+        )
+    return out
+
+
+def medians(rows: list[dict], keys: list[str]) -> dict:
+    out = {}
+    for key in keys:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        out[key] = round(statistics.median(values), 1) if values else None
+    return out
+
+
+def playback_summary(turns: list[dict]) -> dict:
+    rates = [t["audio_per_wall_s"] for t in turns if t.get("audio_per_wall_s")]
+    return {
+        "audio_per_wall_s": {
+            "min": min(rates, default=None),
+            "median": round(statistics.median(rates), 2) if rates else None,
+        },
+        "underruns": sum(t.get("underruns", 0) for t in turns),
+        "turns_with_underruns": sum(1 for t in turns if t.get("underruns")),
+        "stall_ms": round(sum(t.get("stall_ms", 0.0) for t in turns), 1),
+    }
+
+
+STAGES = [
+    "stopped_to_transcript_ms",
+    "stt_final_ms",
+    "stt_final_audio_s",
+    "stt_peek_wait_ms",
+    "stt_peek_decoded_s",
+    "llm_first_token_ms",
+    "first_clause_ms",
+    "tts_first_chunk_ms",
+]
+
+
+class Side:
+    """One server (this checkout, or --compare's) and what was measured on it."""
+
+    def __init__(self, name: str, server) -> None:
+        self.name = name
+        self.server = server
+        self.client = AsyncOpenAI(api_key="unused", websocket_base_url=server.ws_base)
+        self.turns: list[dict] = []
+        self.fresh: list[dict] = []
+        self.pair: list[dict] = []
+
+    def report(self) -> dict:
+        marks = read_marks(self.server.log_path)
+        for turn in self.turns:
+            if turn.get("first_audio"):
+                turn.update(turn_stages(marks, turn["speech_end"], turn["first_audio"]))
+        single = [t.get("stopped_to_first_audio_ms") for t in self.turns]
+        single = [v for v in single if v is not None]
+        pair = [
+            t["stopped_to_first_audio_ms"] for t in self.pair if "stopped_to_first_audio_ms" in t
+        ]
+        return {
+            "conversation": {
+                "stopped_to_first_audio_ms": by_length(self.turns, "stopped_to_first_audio_ms"),
+                "speech_end_to_first_audio_ms": by_length(
+                    self.turns, "speech_end_to_first_audio_ms"
+                ),
+                "stages_ms_median": medians(self.turns, STAGES),
+                "playback": playback_summary(self.turns),
+                "turns": [
+                    {
+                        k: v
+                        for k, v in t.items()
+                        if k not in ("speech_end", "stopped", "first_audio")
+                    }
+                    for t in self.turns
+                ],
+            },
+            "fresh_session": {
+                "stopped_to_first_audio_ms": summary(
+                    [t["stopped_to_first_audio_ms"] for t in self.fresh]
+                ),
+                "min_audio_per_wall_s": round(min(t["audio_per_wall_s"] for t in self.fresh), 2)
+                if self.fresh
+                else None,
+            },
+            "two_sessions_at_once": {
+                "stopped_to_first_audio_ms": by_length(self.pair, "stopped_to_first_audio_ms"),
+                "over_single_session": round(statistics.median(pair) / statistics.median(single), 2)
+                if pair and single
+                else None,
+                "playback": playback_summary(self.pair),
+            },
+        }
+
+
+def progress(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def short(turn: dict) -> str:
+    keys = ("clip", "speech_s", "turn_ends_heard", "stopped_to_first_audio_ms", "underruns")
+    return " ".join(f"{key}={turn.get(key)}" for key in keys)
+
+
+async def converse(sides: list[Side], turns: int, fresh_runs: int, pair_turns: int) -> None:
+    """Each step runs on every side in turn (the first side alternates), so that the machine's
+    load hits both alike."""
+    clips = {name: Clip.load(name, load(name)) for name in CONVERSATION}
+    fresh_clips = [load(name) for name in CLIPS]
+    instructions = "Answer in one short sentence."
+
+    def order(step: int) -> list[Side]:
+        return sides if step % 2 == 0 else sides[::-1]
+
+    for side in sides:  # warm-up: the first turn loads what loads lazily
+        await spoken_turn(side.client, fresh_clips[0])
+        progress(f"{side.name}: warmed up")
+    talks = {side.name: await Conversation(side.client, instructions).open() for side in sides}
+    for step in range(turns):
+        for side in order(step):
+            clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+            side.turns.append(await talks[side.name].turn(clip))
+            progress(f"{side.name}: turn {step + 1}/{turns} {short(side.turns[-1])}")
+    for talk in talks.values():
+        await talk.close()
+    for step in range(fresh_runs):
+        for side in order(step):
+            side.fresh.append(await spoken_turn(side.client, fresh_clips[step % len(fresh_clips)]))
+            progress(f"{side.name}: fresh session {step + 1}/{fresh_runs}")
+    for side in order(0):
+        pair = [await Conversation(side.client, instructions).open() for _ in range(2)]
+        for step in range(pair_turns):
+            clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+            side.pair.extend(await asyncio.gather(*(talk.turn(clip) for talk in pair)))
+            progress(f"{side.name}: two sessions, turn {step + 1}/{pair_turns}")
+        for talk in pair:
+            await talk.close()
+
+
+def server_config(args: argparse.Namespace) -> dict:
+    llm = {"max_output_tokens": 48, **({"model": args.llm_model} if args.llm_model else {})}
+    config: dict = {"llm": llm}
+    extra = json.loads(args.tts_config) if args.tts_config else {}
+    if args.voice and args.voice not in PIPER_VOICES:
+        module = "ovos-tts-plugin-kokoro-stream"
+        voice = "af_heart" if args.voice == "kokoro" else args.voice
+        config["voice"] = {"tts": {"module": module, module: {"voice": voice, **extra}}}
+    elif extra:
+        module = "ovos-tts-plugin-phoonnx-stream"
+        config["voice"] = {"tts": {"module": module, module: extra}}
+    return config
+
+
+def main_conversation(args: argparse.Namespace) -> dict:
+    config = server_config(args)
+    with contextlib.ExitStack() as stack:
+        sides = []
+        logs = Path(args.log_dir) if args.log_dir else None
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+        if args.compare:
+            before = stack.enter_context(
+                running_server(
+                    config,
+                    log_path=str(logs / "before.log") if logs else None,
+                    code=str(Path(args.compare).resolve()),
+                    stage_log=True,
+                )
+            )
+            sides.append(Side("before", before))
+        after = running_server(
+            config, log_path=str(logs / "after.log") if logs else None, stage_log=True
+        )
+        sides.append(Side("after", stack.enter_context(after)))
+        progress("server(s) up")
+        asyncio.run(converse(sides, args.turns, args.fresh_runs, args.pair_turns))
+        reports = {side.name: side.report() for side in sides}
+    head = {
+        "bench": "voice_latency",
+        "mode": "conversation",
+        "machine": machine(),
+        "voice": args.voice or "piper",
+        "tts_config": args.tts_config,
+        "llm_model": args.llm_model,
+        "turns": args.turns,
+    }
+    if args.compare:
+        return {**head, "before_code": str(Path(args.compare).resolve()), **reports}
+    return {**head, **reports["after"]}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument(
         "--llm-model",
         help="llm.model for the server (e.g. smollm2-135m-instruct); default: its own",
     )
+    parser.add_argument(
+        "--conversation", action="store_true", help="one session, many turns (see above)"
+    )
+    parser.add_argument("--turns", type=int, default=10, help="conversation turns (default 10)")
+    parser.add_argument(
+        "--fresh-runs", type=int, default=5, help="conversation mode: fresh-session turns"
+    )
+    parser.add_argument(
+        "--pair-turns", type=int, default=4, help="conversation mode: turns of 2 sessions at once"
+    )
+    parser.add_argument(
+        "--compare", metavar="DIR", help="conversation mode: also run this checkout, alternately"
+    )
+    parser.add_argument(
+        "--voice",
+        help="TTS voice: piper (default) or a Kokoro voice (af_heart, bf_emma…; 'kokoro' = af_heart)",
+    )
+    parser.add_argument(
+        "--tts-config", help="more TTS plugin settings as JSON, e.g. '{\"threads\": 2}'"
+    )
+    parser.add_argument("--log-dir", help="conversation mode: keep the server logs here")
     args = parser.parse_args()
-    llm = {"max_output_tokens": 48, **({"model": args.llm_model} if args.llm_model else {})}
-    with running_server({"llm": llm}) as server:
+    if args.conversation:
+        print(json.dumps(main_conversation(args), indent=2))
+        return
+    with running_server(server_config(args)) as server:
         result = asyncio.run(measure(server, args.runs, args.max_concurrent))
     print(json.dumps({"bench": "voice_latency", "llm_model": args.llm_model, **result}, indent=2))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,17 @@ class _OnnxStreamTTS(StreamingTTS):
             goes_on = piece[-1:].isalnum()  # cut mid-sentence: the sentence goes on
             # The comma gives the voice the intonation of a sentence that goes on.
             with self._lock:
+                started = time.perf_counter()
                 audio = self._synth(piece + "," if goes_on else piece, voice, speed)
+                took_ms = (time.perf_counter() - started) * 1000
+            # bench/voice_latency.py reads the TTS stage from this line (keep its shape).
+            LOG.debug(
+                "%s synthesized %d words: %.2f s audio in %.0f ms",
+                type(self).__name__,
+                len(piece.split()),
+                audio.size / rate,
+                took_ms,
+            )
             if goes_on:
                 audio = trim_silence(audio, rate, threshold=_JOIN_THRESHOLD, tail_s=_JOIN_TAIL_S)
                 yield to_int16(audio)
