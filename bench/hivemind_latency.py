@@ -6,14 +6,21 @@ run, rounds alternating. Prints JSON (seconds: n, median, p95 nearest rank).
          embedded SmolLM2, voice on);
   stock: hivemind-ovos-agent-plugin → ovos-messagebus + ovos-core (its intent pipeline and the
          reference skill answer "what time is it"; no LLM on that path).
-- raw-audio satellite, last sample of speech sent → first TTS_AUDIO (the satellite asks for
-  speech with `speak:synth` at its first `speak`, as hivemind-mic-satellite does):
-  ours:  hivemind-realtime-audio-plugin (the server's VAD, streaming STT, LLM and TTS);
-  stock: hivemind-audio-binary-protocol is not run: its listener (ovos-simple-listener) waits for
-         a wake word before it records, and no offline wake-word plugin is installed here
-         (reported as such in the output).
+- raw-audio satellite, last sample of speech sent → first TTS_AUDIO (the satellite streams its
+  clip in real time, then digital silence until the answer is done, and asks for speech with
+  `speak:synth` at its first `speak`, as hivemind-mic-satellite does), the same corpus clips
+  for both, rounds alternating:
+  ours:  hivemind-realtime-audio-plugin (the server's dual VAD, streaming STT, LLM and TTS);
+  stock: hivemind-audio-binary-protocol (ovos-simple-listener: records until 1.5 s of silence,
+         then batch STT; `speak:synth` synthesises the whole answer) loaded with the same
+         engines as OVOS plugins (ovos-vad-plugin-dual, ovos-stt-plugin-whisper-streaming,
+         ovos-tts-plugin-phoonnx-stream), with hivemind-realtime-agent-plugin as its agent so
+         both answer with the same LLM (hivemind-ovos-agent-plugin has nothing to say to the
+         corpus sentences: only the reference skill is installed). Its listener waits for a
+         wake word: a TEST DOUBLE (tests/hivemind_wakeword.py) stands for the satellite's wake
+         word and fires when the clip starts; the wake word is not part of what is measured.
 
-    python bench/hivemind_latency.py --runs 8 [--text-only]
+    python bench/hivemind_latency.py --runs 8 [--text-only | --audio-only]
 
 Needs the dev requirements (hivemind-core, ovos-core). Uses the test fixtures' hub and satellite.
 """
@@ -21,11 +28,14 @@ Needs the dev requirements (hivemind-core, ovos-core). Uses the test fixtures' h
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,10 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import ServerProcess
 from tests.corpus import load_clip
 from tests.hivemind_fixtures import Hub, Satellite
+from tests.hivemind_stock_audio import BINARY_PLUGIN, register, stock_audio_config
 from tests.ovos_fixtures import OvosProcesses, mycroft_conf
 
 RATE = 16000
 CHUNK = 1024
+SILENCE = np.zeros(CHUNK, np.int16)
 CLIPS = ["vctk_p317_166.wav", "cmuarctic_axb_arctic_a0004.wav", "ljspeech_LJ001-0013.wav"]
 
 
@@ -73,60 +85,107 @@ def text_turn(sat: Satellite, text: str) -> float:
     return first
 
 
-def audio_turn(sat: Satellite, clip: np.ndarray) -> float:
+def audio_turn(sat: Satellite, clip: np.ndarray) -> tuple[float, float]:
+    """Seconds from the last chunk of speech sent to the first `speak` and to the first
+    TTS_AUDIO received."""
     sat.drain()
     while not sat.tts.audio.empty():
         sat.tts.audio.get_nowait()
+    done = threading.Event()
+    speech_end: list[float] = []
+    feeder = threading.Thread(target=stream, args=(sat, clip, done, speech_end), daemon=True)
+    feeder.start()
+    try:
+        first = sat.next("speak", timeout=90)
+        to_speak = time.monotonic() - speech_end[0]
+        sat.emit("speak:synth", {"utterance": first.data["utterance"], "lang": "en-US"})
+        sat.tts.audio.get(timeout=60)
+        to_audio = time.monotonic() - speech_end[0]
+        sat.next("ovos.utterance.handled", timeout=60)
+    finally:
+        done.set()
+        feeder.join()
+    return to_speak, to_audio
+
+
+def stream(sat: Satellite, clip: np.ndarray, done: threading.Event, speech_end: list) -> None:
+    """The clip in real time, then digital silence (a live microphone keeps streaming) until
+    `done`: neither path waits on audio that stopped coming."""
     start = time.monotonic()
-    samples = np.concatenate([clip, np.zeros(int(1.5 * RATE), np.int16)])
-    speech_end = None
-    for index, offset in enumerate(range(0, samples.size, CHUNK)):
-        sat.send_audio(samples[offset : offset + CHUNK].astype("<i2").tobytes(), RATE)
-        if speech_end is None and offset + CHUNK >= clip.size:
-            speech_end = time.monotonic()
-        delay = start + (index + 1) * CHUNK / RATE - time.monotonic()
+    padded = np.concatenate([clip, np.zeros(-clip.size % CHUNK, np.int16)])
+    index = 0
+    while not done.is_set() and index * CHUNK < padded.size + 120 * RATE:
+        offset = index * CHUNK
+        chunk = padded[offset : offset + CHUNK] if offset < padded.size else SILENCE
+        sat.send_audio(chunk.astype("<i2").tobytes(), RATE)
+        if not speech_end and offset + CHUNK >= clip.size:
+            speech_end.append(time.monotonic())
+        index += 1
+        delay = start + index * CHUNK / RATE - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    first = sat.next("speak", timeout=60)
-    sat.emit("speak:synth", {"utterance": first.data["utterance"], "lang": "en-US"})
-    sat.tts.audio.get(timeout=60)
-    took = time.monotonic() - speech_end
-    sat.next("ovos.utterance.handled", timeout=60)
-    return took
+
+
+STOCK_AS_IS = "hivemind-audio-binary-protocol-plugin"
+# The server's own engines (VoiceSettings' defaults), as OVOS plugins in the stock protocol.
+ENGINES = {
+    "stt": {"module": "ovos-stt-plugin-whisper-streaming"},
+    "tts": {"module": "ovos-tts-plugin-phoonnx-stream"},
+    "vad": {"module": "ovos-vad-plugin-dual"},
+}
+
+
+def keep_logs(tmp: Path, folder: Path) -> None:
+    """Copies the server's and the hubs' logs (the run's folder is deleted at exit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for log in [*tmp.glob("*.log"), *tmp.glob("*/*.log")]:
+        shutil.copy(log, folder / f"{log.parent.name}-{log.name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--text-only", action="store_true")
+    parser.add_argument("--audio-only", action="store_true")
+    parser.add_argument(
+        "--stock-as-is",
+        action="store_true",
+        help="the stock protocol class itself, its listener thread writing to the socket",
+    )
+    parser.add_argument("--logs", help="copy the server's and hubs' logs into this folder")
     args = parser.parse_args()
     from ovos_utils.log import LOG
 
     LOG.set_level("ERROR")  # hivemind-bus-client logs every message to stdout: keep it JSON
     out: dict = {"runs": args.runs}
     allow = ("mycroft.stop", "speak:synth")
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
+        if args.logs:
+            stack.callback(keep_logs, tmp, Path(args.logs))
         server = PatientServer(tmp, {"log_level": "warning"})
-        out["llm"] = httpx.get(f"{server.http_url}/health", timeout=10).json().get("llm")
-        (tmp / "ovos").mkdir()
-        ovos = OvosProcesses(tmp / "ovos")
-        ovos.start_bus()
-        ovos.start_core()
-        ours = Hub(
-            tmp / "ours",
-            ("hivemind-realtime-agent-plugin", {"url": server.ws_base}),
-            ("hivemind-realtime-audio-plugin", {}),
-        )
-        stock = Hub(
-            tmp / "stock",
-            ("hivemind-ovos-agent-plugin", {"host": "127.0.0.1", "port": ovos.port}),
-            mycroft_conf=mycroft_conf(ovos.port),
-        )
-        try:
-            ours_creds = ours.add_clients(("text", "mic"), allow)
+        stack.callback(server.stop)
+        health = httpx.get(f"{server.http_url}/health", timeout=10).json()
+        out["engines"] = health.get("engines")
+        out["clips"] = CLIPS
+        agent = ("hivemind-realtime-agent-plugin", {"url": server.ws_base})
+        ours = Hub(tmp / "ours", agent, ("hivemind-realtime-audio-plugin", {}))
+        ours_creds = ours.add_clients(("text", "mic"), allow)
+        stack.callback(ours.stop)
+        ours.start()
+        if not args.audio_only:
+            (tmp / "ovos").mkdir()
+            ovos = OvosProcesses(tmp / "ovos")
+            stack.callback(ovos.stop)
+            ovos.start_bus()
+            ovos.start_core()
+            stock = Hub(
+                tmp / "stock",
+                ("hivemind-ovos-agent-plugin", {"host": "127.0.0.1", "port": ovos.port}),
+                mycroft_conf=mycroft_conf(ovos.port),
+            )
             stock_creds = stock.add_clients(("text",), allow)
-            ours.start()
+            stack.callback(stock.stop)
             stock.start()
             ours_text = Satellite(ours, "text", *ours_creds["text"])
             stock_text = Satellite(stock, "text", *stock_creds["text"])
@@ -140,21 +199,37 @@ def main() -> None:
                 "ours (realtime agent → ovos-realtime serve)": stats(mine),
                 "stock (hivemind-ovos-agent-plugin → ovos-core + skill)": stats(theirs),
             }
-            if not args.text_only:
-                mic = Satellite(ours, "mic", *ours_creds["mic"])
-                clips = [load_clip(name, RATE) for name in CLIPS]
-                audio_turn(mic, clips[0])  # warm-up
-                took = [audio_turn(mic, clips[i % len(clips)]) for i in range(args.runs)]
-                out["raw audio: end of speech → first TTS_AUDIO"] = {
-                    "ours (realtime audio plugin → server voice loop)": stats(took),
-                    "stock (hivemind-audio-binary-protocol)": "not measured: its listener "
-                    "waits for a wake word and no offline wake-word plugin is installed",
-                }
-        finally:
-            ours.stop()
-            stock.stop()
-            ovos.stop()
-            server.stop()
+        if not args.text_only:
+            stock_audio = Hub(
+                tmp / "stock-audio",
+                agent,
+                (STOCK_AS_IS if args.stock_as_is else BINARY_PLUGIN, stock_audio_config(ENGINES)),
+            )
+            register(stock_audio.env, tmp / "stock-audio-test-plugins")
+            stock_audio_creds = stock_audio.add_clients(("mic",), allow)
+            stack.callback(stock_audio.stop)
+            stock_audio.start(timeout=600)  # it loads the STT, TTS and VAD first
+            mic = Satellite(ours, "mic", *ours_creds["mic"])
+            stock_mic = Satellite(stock_audio, "mic", *stock_audio_creds["mic"])
+            clips = [load_clip(name, RATE) for name in CLIPS]
+            audio_turn(mic, clips[0])  # warm-ups: first decodes, first synthesis
+            audio_turn(stock_mic, clips[0])
+            mine, theirs = [], []
+            for i in range(args.runs):
+                mine.append(audio_turn(mic, clips[i % len(clips)]))
+                theirs.append(audio_turn(stock_mic, clips[i % len(clips)]))
+            out["raw audio: end of speech → first TTS_AUDIO"] = {
+                "ours (hivemind-realtime-audio-plugin → server voice loop)": stats(
+                    [t[1] for t in mine]
+                ),
+                "stock (hivemind-audio-binary-protocol, same engines, same agent)": stats(
+                    [t[1] for t in theirs]
+                ),
+            }
+            out["raw audio: end of speech → first speak (part of the above)"] = {
+                "ours": stats([t[0] for t in mine]),
+                "stock": stats([t[0] for t in theirs]),
+            }
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 

@@ -109,14 +109,16 @@ class Hub:
         assert done.returncode == 0, done.stdout + done.stderr
         return creds
 
-    def start(self) -> Hub:
+    def start(self, timeout: float = 60) -> Hub:
+        """Starts `listen` and waits for its port; a hub whose binary protocol loads speech
+        engines before it listens (hivemind-audio-binary-protocol) needs a longer `timeout`."""
         self.proc = subprocess.Popen(
             [str(HUB_BIN), "listen"],
             env=self.env,
             stdout=self.log_file.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited:\n{self.log()}")
