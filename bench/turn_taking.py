@@ -19,7 +19,8 @@ feeding on, so the figures are in audio time with decisions taken as if instant;
 CPU time per decision is reported beside them (`model_ms`), and what it adds to a live
 session's `speech_stopped` is max(0, pause + model_ms − window): see bench/voice_latency.py.
 
-Also counts turns answered with nothing because they were not speech (MIN_VOICED_MS): on the
+Also counts turns answered with nothing because they were not speech (voice.turns.is_speech, and
+the STT's no-speech verdict where the STT gives one): on the
 complete turns (none should be) and on the corpus' non-speech clips.
 """
 
@@ -67,11 +68,17 @@ SHORT = {
     "ljspeech_LJ001-0005.wav",
     "ljspeech_LJ001-0009.wav",
 }
+# (turn_detection, the model, the transcript as its second signal, the model's scoring points:
+# ms of quiet; each must say "complete")
 MODES = {
-    "server_vad": ({"type": "server_vad"}, False, True),
-    "semantic_vad_words": ({"type": "semantic_vad"}, False, True),
-    "semantic_vad_model": ({"type": "semantic_vad"}, True, True),
-    "semantic_vad_model_only": ({"type": "semantic_vad"}, True, False),
+    "server_vad": ({"type": "server_vad"}, False, True, ()),
+    "semantic_vad_words": ({"type": "semantic_vad"}, False, True, ()),
+    "semantic_vad_model": ({"type": "semantic_vad"}, True, True, (200,)),
+    "semantic_vad_model_only": ({"type": "semantic_vad"}, True, False, (200,)),
+    # earlier: scored as soon as the pause opened (96 ms of quiet)
+    "semantic_vad_model_at_96ms": ({"type": "semantic_vad"}, True, True, (96,)),
+    # "complete" twice, as pipecat's users do by hand: at 200 and at 400 ms of quiet
+    "semantic_vad_model_twice": ({"type": "semantic_vad"}, True, True, (200, 400)),
 }
 
 
@@ -128,13 +135,14 @@ async def run_turns(
 ) -> dict:
     """Feed one stream up to `until_ms` of audio, or to the first stop past `after_ms` (ms);
     returns the stop times (ms) and how many turns were not heard as speech."""
-    config, model, signal = MODES[mode]
+    config, model, signal, points = MODES[mode]
     pipeline = VoicePipeline(runtime, mode, turn_model=model)
     pipeline.configure({"type": "audio/pcm", "rate": RATE}, dict(config))
     if pipeline.turns is not None:
         pipeline.turns.transcript_signal = signal
+        pipeline.turns.model_points_ms = points or pipeline.turns.model_points_ms
     # The transcript decides (or helps decide) only for these: the others need not wait for it.
-    wait_for_text = mode in ("semantic_vad_words", "semantic_vad_model")
+    wait_for_text = mode.startswith("semantic_vad") and mode != "semantic_vad_model_only"
     wire = audio.astype("<i2").tobytes()
     chunk = FRAME * 2
     stops, silent_turns = [], 0
@@ -147,7 +155,8 @@ async def run_turns(
                 stops.append(event.audio_ms)
                 heard = pipeline.heard_speech
                 if peek is not None:  # let it end: its decode runs on in the STT's threads
-                    await asyncio.wait_for(asyncio.shield(peek), 300)
+                    # "": not answered (the VAD's or the STT's no-speech verdict, or no words)
+                    heard &= await asyncio.wait_for(asyncio.shield(peek), 300) != ""
                 pipeline.end_turn()  # the final text itself is not needed here
                 silent_turns += not heard
                 peek = None
@@ -157,7 +166,7 @@ async def run_turns(
         if wait_for_text and peek is not None and not peek.done():
             await asyncio.wait_for(asyncio.shield(peek), 300)
         deadline = time.perf_counter() + 30
-        while pipeline.turns is not None and pipeline.turns.awaiting_model:
+        while pipeline.turns is not None and pipeline.turns.scoring:
             if time.perf_counter() > deadline:
                 raise TimeoutError("the end-of-turn model did not answer in 30 s")
             await asyncio.sleep(0.005)  # the answer comes by a done-callback on the loop
@@ -205,7 +214,7 @@ async def main() -> None:
     results: dict = {}
     vad = FrameVAD(DualVADConfig())
     for mode in modes:
-        delays, cuts, hesitations, silent, split = [], 0, 0, 0, 0
+        delays, cuts, in_gap, hesitations, silent, split = [], 0, 0, 0, 0, 0
         model_ms.clear()
         for i, (_name, pcm, cut) in enumerate(clips):
             lead, tail = background(pcm, 0.5), background(pcm, 9.0)
@@ -226,6 +235,8 @@ async def main() -> None:
             held = await run_turns(runtime, mode, audio, gap_end)
             hesitations += 1
             cuts += bool(held["stops"])
+            # ...inside the inserted pause itself (not at a pause the reader made before it)
+            in_gap += any(s > (lead.size + cut) * 1000 // RATE for s in held["stops"])
             print(
                 f"{mode}: {_name}: end +{delays[-1] if delays else None} ms, "
                 f"hesitation {'cut' if held['stops'] else 'kept'}",
@@ -249,6 +260,7 @@ async def main() -> None:
             "hesitations": hesitations,
             "false_cuts": cuts,
             "false_cut_rate": round(cuts / hesitations, 3) if hesitations else None,
+            "false_cuts_inside_the_inserted_pause": in_gap,
             "complete_turns_split_before_the_end": split,
             "complete_turns_not_answered_as_noise": silent,
             "nonspeech_turns": nonspeech_turns,

@@ -97,13 +97,47 @@ def semantic(eagerness: str = "medium", **kw) -> TurnDetector:
     return TurnDetector(32, {"type": "semantic_vad", "eagerness": eagerness}, model=True, **kw)
 
 
+def _answer(detector: TurnDetector, *probabilities: float) -> int:
+    """Feed quiet; answer each scoring request with the next probability. The quiet it took."""
+    quiet = 0
+    for p in probabilities:
+        while not (requests := detector.take_score_requests()):
+            detector.feed([QUIET])
+            quiet += 32
+        assert len(requests) == 1
+        detector.use_turn_probability(p)
+    return quiet
+
+
 def test_the_turn_waits_for_the_model_then_ends_soon_when_complete():
     detector = semantic()
     assert _pause(detector) == ["started", "paused"]
-    detector.expect_model()
+    assert detector.awaiting_model and detector.take_score_requests() == []
+    # Scored once the quiet reaches 200 ms (where pipecat scores), at that point of the stream.
     assert _quiet_until_stop(detector, 1000) == 1000  # no answer yet: the turn holds
     detector.use_turn_probability(0.9)
     assert detector.check_window() is not None  # 200 ms of quiet were already heard
+
+
+def test_the_model_scores_at_its_points_of_the_pause():
+    detector = semantic(model_points_ms=(200, 400))
+    _pause(detector, quiet_ms=96)
+    start = detector.now_ms - 96
+    detector.feed([QUIET] * 4)
+    assert detector.take_score_requests() == [start + 200]
+    detector.use_turn_probability(0.9)  # complete once: still waiting for the second point
+    assert detector.awaiting_model and detector.check_window() is None
+    detector.feed([QUIET] * 6)
+    assert detector.take_score_requests() == [start + 400]
+    detector.use_turn_probability(0.8)
+    assert not detector.awaiting_model and detector.check_window() is not None
+
+
+def test_one_incomplete_point_holds_the_turn():
+    detector = semantic(model_points_ms=(200, 400))
+    _pause(detector, quiet_ms=96)
+    quiet = 96 + _answer(detector, 0.9, 0.1)
+    assert _quiet_until_stop(detector) + quiet == pytest.approx(4000, abs=64)
 
 
 def test_incomplete_waits_up_to_the_ceiling():
@@ -140,8 +174,8 @@ def test_transcript_is_a_second_signal():
         detector = semantic(transcript_signal=signal)
         _pause(detector, quiet_ms=96)
         detector.use_transcript("I would like a table for four and", final=True)
-        detector.use_turn_probability(0.9)
-        assert _quiet_until_stop(detector) + 96 == pytest.approx(expected, abs=64)
+        quiet = 96 + _answer(detector, 0.9)
+        assert _quiet_until_stop(detector) + quiet == pytest.approx(expected, abs=64)
 
 
 def test_model_failure_falls_back_to_the_transcript():
@@ -160,3 +194,18 @@ def test_server_vad_ignores_the_model():
     detector.expect_model()
     assert not detector.awaiting_model
     assert _quiet_until_stop(detector) + 96 == pytest.approx(500, abs=64)
+
+
+def test_the_model_is_loaded_at_start_up_not_on_the_event_loop():
+    """`voice.turn_model: true` loads the model when the voice runtime is built (start-up), so a
+    session asking for semantic_vad finds it loaded; off, nothing is loaded."""
+    from ovos_realtime.voice.runtime import VoiceRuntime
+
+    turn_model._shared_model.cache_clear()
+    try:
+        VoiceRuntime(engines=None, turn_model=False).shutdown()  # type: ignore[arg-type]
+        assert turn_model._shared_model.cache_info().currsize == 0
+        VoiceRuntime(engines=None, turn_model=True).shutdown()  # type: ignore[arg-type]
+        assert turn_model._shared_model.cache_info().currsize == 1
+    finally:
+        turn_model._shared_model.cache_clear()

@@ -24,12 +24,19 @@ from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.speech_detector import SpeechDetector
 from ovos_realtime.voice.transcription import Transcription
 from ovos_realtime.voice.turn_model import SmartTurn, load_turn_model
-from ovos_realtime.voice.turns import MIN_VOICED_MS, TurnDetector, TurnEvent
+from ovos_realtime.voice.turns import TurnDetector, TurnEvent, is_speech
 from ovos_realtime.voice.whisper_features import WINDOW_SAMPLES
 
 log = logging.getLogger(__name__)
 
 RATE = 16000
+# The STT's verdict that a turn held no speech: Whisper's own test (faster-whisper's
+# no_speech_threshold 0.6 and log_prob_threshold -1.0), with the log-probability bound at -0.7:
+# on a run of clicks Whisper heard "Thank you for watching." at no_speech_prob 0.67 and
+# avg_logprob -0.99; a clear sentence scores 0.01 and -0.33. Both must hold, so a real word
+# said softly is not dropped for either alone.
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -0.7
 # (turn number, whole stable text so far, what it adds to the previous partial)
 OnPartial = Callable[[int, str, str], None]
 
@@ -66,7 +73,7 @@ class VoicePipeline:
         self._held: list[np.ndarray] | None = None  # audio after a pause's peek, kept from the STT
         self._peek: asyncio.Future[str] | None = None
         self._partial = ""
-        self._stopped_voiced_ms: int | None = None
+        self._stopped: TurnEvent | None = None
         # semantic_vad's end-of-turn model, and the turn's last 8 s of audio for it.
         self._turn_model: SmartTurn | None = None
         self._recent: deque[np.ndarray] = deque()
@@ -153,14 +160,14 @@ class VoicePipeline:
                 self._start_turn()
             elif event.kind == "resumed":
                 self._resume()
-            elif event.kind == "paused":
-                self._score_pause()
             elif event.kind == "stopped":
-                self._stopped_voiced_ms = event.voiced_ms
+                self._stopped = event
             yield event
+        for point_ms in self.turns.take_score_requests():
+            self._score_pause(point_ms)
         stop = self.turns.check_window()
         if stop is not None:
-            self._stopped_voiced_ms = stop.voiced_ms
+            self._stopped = stop
             yield stop
 
     def end_speech(self) -> None:
@@ -185,15 +192,29 @@ class VoicePipeline:
 
     @property
     def heard_speech(self) -> bool:
-        """The turn held enough speech to be a turn (not a breath or a click); a manual turn
-        is the client's call."""
-        return self.turns is None or self._voiced_ms() >= MIN_VOICED_MS
+        """The VAD heard enough speech in the turn, densely enough, to be a turn (not a breath,
+        a click or a clatter: `turns.is_speech`); a manual turn is the client's call."""
+        if self.turns is None:
+            return True
+        return is_speech(*self._voiced())
 
-    def _voiced_ms(self) -> int:
+    def _voiced(self) -> tuple[int, int]:
+        """(speech frames, span) of the turn, in ms."""
         # A stopped turn's own count: a new turn may start in the same chunk.
-        if self._stopped_voiced_ms is not None:
-            return self._stopped_voiced_ms
-        return self.turns.voiced_ms if self.turns is not None else 0
+        if self._stopped is not None:
+            return self._stopped.voiced_ms, self._stopped.span_ms
+        return (self.turns.voiced_ms, self.turns.span_ms) if self.turns is not None else (0, 0)
+
+    def _stt_heard_noise(self) -> bool:
+        """The STT's own verdict on the last peek/finish (when it gives one): a likely
+        no-speech window (NO_SPEECH_PROB) decoded without confidence (NO_SPEECH_LOGPROB)."""
+        evidence = getattr(self._stt, "speech_evidence", None) if self._stt else None
+        if evidence is None:
+            return False
+        logprob = evidence.avg_logprob
+        return (evidence.no_speech_prob or 0.0) > NO_SPEECH_PROB and (
+            logprob is None or logprob < NO_SPEECH_LOGPROB
+        )
 
     async def peek(self) -> str:
         """The final text if the turn ended now (at a pause). Audio that comes after it is held
@@ -231,7 +252,7 @@ class VoicePipeline:
         self._held = None
         self._turn_samples = 0
         self._partial = ""
-        self._stopped_voiced_ms = None
+        self._stopped = None
         self._recent.clear()
         self._recent_samples = 0
         self.turn += 1
@@ -247,13 +268,17 @@ class VoicePipeline:
             self._turn_samples / RATE,
             (loop.time() - started) * 1000,
         )
-        if text and not self.heard_speech:
+        if text and self.turns is not None and (not self.heard_speech or self._stt_heard_noise()):
             # At a pause this is the text if the turn ended now; the final one says so.
+            voiced, span = self._voiced()
             log.log(
                 logging.INFO if how.__name__ == "finish" else logging.DEBUG,
-                "[%s] a turn with %d ms of speech is not speech: not answered (the STT heard %r)",
+                "[%s] a turn with %d ms of speech in %d ms is not speech (STT no-speech %s): "
+                "not answered (the STT heard %r)",
                 self.name,
-                self._voiced_ms(),
+                voiced,
+                span,
+                getattr(self._stt, "no_speech_prob", None) if self._stt else None,
                 text,
             )
             return ""
@@ -279,15 +304,21 @@ class VoicePipeline:
         for chunk in held:
             self._transcriber().feed(chunk)
 
-    def _score_pause(self) -> None:
-        """semantic_vad: the model scores the turn's audio at this pause, off the loop; the turn
-        waits for its answer (up to the ceiling)."""
-        if self._turn_model is None or self.turns is None or not self._recent:
+    def _score_pause(self, point_ms: int) -> None:
+        """semantic_vad: the model scores the turn's audio up to `point_ms` (stream time) of this
+        pause, off the loop; the turn waits for its answer (up to the ceiling)."""
+        if self._turn_model is None or self.turns is None:
             return
-        self._pause += 1
         pause, turn, model = self._pause, self.turn, self._turn_model
-        audio = np.concatenate(self._recent)
-        self.turns.expect_model()
+        audio = np.concatenate(self._recent) if self._recent else np.zeros(0, np.int16)
+        # The window ends where the quiet reached the point, not at the end of this chunk: the
+        # model's verdict moves with the trailing quiet it hears.
+        past = (self.turns.now_ms - point_ms) * RATE // 1000  # (the VAD's part-frame aside)
+        if 0 < past < audio.size:
+            audio = audio[:-past]
+        if audio.size == 0:
+            self.turns.use_turn_probability(None)
+            return
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.runtime.turn_executor, model.probability, audio)
 

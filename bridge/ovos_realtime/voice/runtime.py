@@ -27,6 +27,13 @@ class VoiceRuntime:
 
     def __post_init__(self) -> None:
         self.tts_executor = ThreadPoolExecutor(self.tts_workers, thread_name_prefix="tts")
+        if self.turn_model:
+            # Loaded once, here at start-up (~0.5 s), never on the event loop when a session
+            # first asks for semantic_vad; a missing model is logged now, and semantic_vad
+            # falls back to the transcript rule.
+            from ovos_realtime.voice.turn_model import load_turn_model
+
+            load_turn_model()
 
     @property
     def stt_model(self) -> str:

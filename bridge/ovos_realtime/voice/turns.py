@@ -8,7 +8,9 @@ Events, in stream time (ms of audio since the session started):
 - `idle`: no speech for idle_timeout_ms after the last turn.
 
 `semantic_vad` decides the window with an end-of-turn model when one is loaded (Smart Turn v3,
-voice/turn_model.py): at each pause the turn's audio is scored; a probability at/above the
+voice/turn_model.py): at each pause the turn's audio is scored once the quiet has lasted
+`model_points_ms` (200 ms: where pipecat scores it, after its VAD's stop_secs; the model was
+tuned for that much trailing quiet; with more points, each must say "complete"); a probability at/above the
 eagerness' threshold ends the turn after a short window, below it the turn waits up to the
 ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
 model agrees the turn is done but the transcript ends on a trailing word, a second signal), it
@@ -28,6 +30,7 @@ class TurnEvent:
     kind: TurnKind
     audio_ms: int
     voiced_ms: int = 0  # `stopped`: the turn's speech frames in all (see MIN_VOICED_MS)
+    span_ms: int = 0  # `stopped`: first to last speech frame (voiced_ms / span_ms: speech ratio)
 
 
 # semantic_vad: (silence after a complete sentence, after anything else, ceiling) per eagerness.
@@ -56,8 +59,22 @@ _MIN_SPEECH_MS = 64  # shorter blips (clicks, breath) do not start a turn
 # or a cough that passed for a turn: Whisper hears "You" or "Thank you." in it. A short real
 # word ("no", "yes") holds 200-300 ms of speech frames.
 MIN_VOICED_MS = 160
+# ...or whose speech frames are under this share of the span from its first speech frame to its
+# last: noise that flickers around the threshold, held together by the hysteresis. Read speech
+# in the corpus scores 0.81-0.98 (bench/turn_taking.py).
+MIN_SPEECH_RATIO = 0.5
+
+
+def is_speech(voiced_ms: int, span_ms: int) -> bool:
+    """The VAD's own verdict on a whole turn: enough speech frames, densely enough."""
+    return voiced_ms >= MIN_VOICED_MS and voiced_ms >= MIN_SPEECH_RATIO * span_ms
+
+
 # Gaps between words are shorter than this; a quiet this long is worth speculating on.
 _PAUSE_MS = 96
+# semantic_vad with the model: the quiet (ms) after which the turn's audio is scored. pipecat
+# scores once, after its VAD's stop_secs (0.2 s) of quiet; bench/turn_taking.py measures others.
+MODEL_POINTS_MS: tuple[int, ...] = (200,)
 
 
 def trails_off(transcript: str) -> bool:
@@ -87,8 +104,10 @@ class TurnDetector:
         config: dict[str, Any],
         model: bool = False,
         transcript_signal: bool = True,
+        model_points_ms: tuple[int, ...] = MODEL_POINTS_MS,
     ) -> None:
-        """`model`: semantic_vad gets end-of-turn probabilities (`use_turn_probability`).
+        """`model`: semantic_vad gets end-of-turn probabilities (`use_turn_probability`), asked
+        for through `take_score_requests()` at `model_points_ms` of each pause's quiet.
         `transcript_signal`: with the model, a trailing word in the transcript still makes a
         "complete" turn wait the unsure window."""
         self.frame_ms = frame_ms
@@ -107,6 +126,11 @@ class TurnDetector:
         self.transcript_signal = transcript_signal
         self.awaiting_model = False
         self.turn_probability: float | None = None  # the model's answer at this pause
+        self.model_points_ms = tuple(sorted(model_points_ms)) or MODEL_POINTS_MS
+        self._points_left: list[int] = []  # this pause's scores not yet asked for
+        self._score_requests: list[int] = []  # stream ms whose audio the model should score
+        self._answers_due = 0  # scores asked for at this pause and not yet answered
+        self._verdict_final = False  # this pause's answer is in: later ones change nothing
         self._transcript = ""
         if self.kind == "semantic_vad":
             _, self.silence_ms, self.ceiling_ms = _EAGERNESS_MS.get(
@@ -120,6 +144,7 @@ class TurnDetector:
         self._speech_run_ms = 0
         self._speech_start_ms = 0
         self.voiced_ms = 0  # speech frames (at/above the threshold) in the current/last turn
+        self.span_ms = 0  # the current/last turn's first speech frame to the end of its last
         self._silence_start_ms: int | None = None
         self._paused = False
         self._last_activity_ms = 0
@@ -150,13 +175,35 @@ class TurnDetector:
         if self.uses_model:
             self.awaiting_model = True
 
+    @property
+    def scoring(self) -> bool:
+        """A score of this pause has been asked for and not answered yet."""
+        return self.awaiting_model and self._answers_due > 0
+
+    def take_score_requests(self) -> list[int]:
+        """The points (stream ms) at which the current pause's audio should now be scored by the
+        model (`use_turn_probability` with each answer, in order)."""
+        requests, self._score_requests = self._score_requests, []
+        return requests
+
     def use_turn_probability(self, probability: float | None) -> None:
-        """The model's answer for the current pause; None: it failed, the transcript decides."""
-        if not self.uses_model:
+        """The model's answer for the current pause; None: it failed, the transcript decides.
+        With several scoring points, "complete" holds only once every point has said so."""
+        if not self.uses_model or self._verdict_final:
             return
-        self.awaiting_model = False
+        self._answers_due = max(0, self._answers_due - 1)
         self.turn_probability = probability
+        if probability is None or probability < self.model_threshold:
+            self._points_left = []  # incomplete (or no model): later points would not change it
+            self._verdict_final = True
+        self._verdict_final |= not (self._points_left or self._answers_due)
+        self.awaiting_model = not self._verdict_final
         self._model_window()
+
+    def _new_pause(self) -> None:
+        self._points_left = list(self.model_points_ms) if self.uses_model else []
+        self._answers_due = 0
+        self._verdict_final = False
 
     def _model_window(self) -> None:
         if self.turn_probability is None:
@@ -188,6 +235,7 @@ class TurnDetector:
                     if self._speech_run_ms >= _MIN_SPEECH_MS:
                         self.speaking = True
                         self.voiced_ms = self._speech_run_ms
+                        self.span_ms = self._speech_run_ms
                         self._silence_start_ms = None
                         self._idle_fired = False
                         audio_start = max(0, self._speech_start_ms - self.prefix_padding_ms)
@@ -204,12 +252,16 @@ class TurnDetector:
                 continue
             if probability >= self.threshold:
                 self.voiced_ms += self.frame_ms
+                self.span_ms = self.now_ms - self._speech_start_ms
             if probability >= quiet_below:
                 if self._paused:
                     events.append(TurnEvent("resumed", start))
                     # The pause's answer no longer holds: speech went on.
                     self.awaiting_model = False
                     self.turn_probability = None
+                    self._new_pause()
+                    self._points_left = []
+                    self._score_requests = []
                 self._silence_start_ms = None
                 self._paused = False
                 continue
@@ -219,6 +271,12 @@ class TurnDetector:
             if not self._paused and quiet_ms >= min(_PAUSE_MS, self.silence_ms // 2):
                 self._paused = True
                 events.append(TurnEvent("paused", self._silence_start_ms))
+                self._new_pause()
+                # The turn holds until the model has heard this pause.
+                self.awaiting_model = self.uses_model
+            while self._points_left and quiet_ms >= self._points_left[0]:
+                self._score_requests.append(self._silence_start_ms + self._points_left.pop(0))
+                self._answers_due += 1
             if self._window_over(quiet_ms):
                 events.append(self._stop())
         return events
@@ -241,9 +299,12 @@ class TurnDetector:
         self.awaiting_transcript = False
         self.awaiting_model = False
         self.turn_probability = None
+        self._new_pause()
+        self._points_left = []
+        self._score_requests = []
         self._transcript = ""
         self._last_activity_ms = self.now_ms
-        return TurnEvent("stopped", self.now_ms, self.voiced_ms)
+        return TurnEvent("stopped", self.now_ms, self.voiced_ms, self.span_ms)
 
     def mark_activity(self) -> None:
         """A response or a commit counts as activity for the idle timeout."""
