@@ -83,8 +83,6 @@ class StreamingTranscriber:
     `on_partial(text)` gets the whole stable text so far; each one extends the previous one.
     """
 
-    prefix_timestamps = True
-
     def __init__(
         self,
         engine: WhisperEngine,
@@ -359,14 +357,17 @@ class StreamingTranscriber:
                 window,
                 self.language,
                 prompt=prompt,
-                beam_size=self.config.beam_size,
+                beam_size=self.config.final_beam_size,
                 word_timestamps=not prefix,
                 no_speech_threshold=self.config.no_speech_threshold,
                 fallback=True,
                 encoder_window_s=self.config.encoder_window_s,
                 complete=True,
                 prefix=prefix or None,
-                timestamps=self.prefix_timestamps,
+                # After a forced prefix, beam search with timestamps often closed the segment
+                # and ended ("...to form" lost "letterpress"): 3.3 % WER vs 2.4 % without, on
+                # 31 corpus clips streamed inline (whole-window re-decode: 2.6 %).
+                timestamps=not prefix,
             )
             if prefix:
                 text = (text + decoded.raw_text).strip()
