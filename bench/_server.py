@@ -34,9 +34,9 @@ class Server:
 def _code_path(code: str | None = None) -> str:
     """The server runs this checkout, or the one `code` or else BENCH_OTHER_CHECKOUT names
     (another commit's worktree, for a before/after comparison: see compare.py)."""
-    other = code or os.environ.get("BENCH_OTHER_CHECKOUT")
-    if not other:
-        return str(REPO)
+    # This checkout too is named part by part: a copy of the repository runs its own code, not
+    # the editable install's.
+    other = code or os.environ.get("BENCH_OTHER_CHECKOUT") or str(REPO)
     return os.pathsep.join(str(Path(other) / part) for part in ("bridge", "plugins", ""))
 
 
@@ -72,7 +72,7 @@ def running_server(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + float(os.environ.get("BENCH_START_TIMEOUT_S", "300"))
             while not _healthy(port):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start:\n{Path(log_path).read_text()}")

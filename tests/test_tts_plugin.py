@@ -180,8 +180,9 @@ def test_round_trip_wer(engine: str, streamed, whisper, kokoro, piper) -> None:
 def test_first_chunk_before_the_rest(engine: str, streamed) -> None:
     chunks, arrivals, total = streamed[engine]
     # The opening sentence has no early clause and runs past 5 words: it is cut there, so the
-    # first audio waits for five words; then one piece per sentence.
-    assert len(chunks) == 4
+    # first audio waits for five words; then Piper says one piece per sentence, and Kokoro
+    # (paced: its synthesis is not much faster than real time) cuts the long sentences too.
+    assert len(chunks) == (6 if engine == "kokoro" else 4)
     assert all(c.dtype == np.int16 and c.ndim == 1 and c.size for c in chunks)
     # The first audio is handed out long before the whole text is done.
     assert arrivals[0] < 0.6 * total, (arrivals, total)
@@ -335,7 +336,20 @@ def test_missing_piper_voice_says_how_to_get_one() -> None:
     assert "de_DE-nobody-low" in str(err.value)
 
 
-@pytest.mark.parametrize("bad", [{"speed": 5}, {"threads": "many"}, {"speed": "fast"}])
+def test_kokoro_defaults_keep_ahead_of_playback(kokoro, piper) -> None:
+    """Kokoro is paced (later pieces sized for its real-time factor) and gets two threads by
+    default; Piper, ~10x faster than real time, speaks whole sentences on one thread."""
+    assert kokoro.pace == 0.8 and kokoro.chunker().pace == 0.8
+    assert piper.pace is None and piper.chunker().pace is None
+    assert _create(PIPER, pace=0.5).chunker().pace == 0.5
+    assert _create(KOKORO, lang="en-us", pace=0).chunker().pace is None
+    assert _create(KOKORO, lang="en-us").threads == min(2, os.cpu_count() or 1)
+    assert _create(PIPER).threads == 1
+
+
+@pytest.mark.parametrize(
+    "bad", [{"speed": 5}, {"threads": "many"}, {"speed": "fast"}, {"pace": 3}, {"pace": "slow"}]
+)
 def test_bad_config_fails_at_load(bad: dict) -> None:
     key = next(iter(bad))
     with pytest.raises(TTSConfigError, match=key):
@@ -481,3 +495,37 @@ def test_chunker_cuts_overlong_sentences() -> None:
     long = "Hello. " + ", ".join(["this is a clause of words"] * 20) + "."
     pieces = ClauseChunker(max_chars=120).feed(long + " ")
     assert pieces[0] == "Hello." and all(len(p) <= 120 for p in pieces)
+
+
+def test_chunker_paces_later_pieces_for_the_synthesizer() -> None:
+    """At pace 0.8, each later piece has at most as many words as the synthesizer can say
+    while the pieces before it play: (words so far) / 0.8 − (words after the first piece)."""
+    text = (
+        "Sure, the capital of France is Paris, which is also its largest city and the home of "
+        "the Eiffel Tower. It has about two million people living in the city itself and many "
+        "more around it."
+    )
+    pieces = ClauseChunker.split(text, pace=0.8)
+    assert " ".join(pieces).split() == text.split()  # nothing lost, nothing reordered
+    words = [len(p.split()) for p in pieces]
+    for k in range(1, len(words)):
+        assert words[k] <= max(5, int(sum(words[:k]) / 0.8 - sum(words[1:k]))), pieces
+    # Cut at clause ends and before phrase-starting words; pieces grow as audio queues up.
+    assert pieces == [
+        "Sure, the capital",
+        "of France is Paris,",
+        "which is also its largest",
+        "city and the home of",
+        "the Eiffel Tower.",
+        "It has about two million people living in",
+        "the city itself and many more around it.",
+    ]
+    # Without a pace, later pieces are whole sentences.
+    assert ClauseChunker.split(text)[1:] == [
+        "of France is Paris, which is also its largest city and the home of the Eiffel Tower.",
+        "It has about two million people living in the city itself and many more around it.",
+    ]
+    chunker, streamed = ClauseChunker(pace=0.8), []
+    for token in re.findall(r"\S+\s*", text):  # LLM-like increments: the same pieces
+        streamed += chunker.feed(token)
+    assert streamed + chunker.flush() == pieces

@@ -6,6 +6,13 @@ up to a phrase boundary (before "that", "to", "the"…), where a speaker could p
 are whole sentences, which sound more natural. Sentences longer than `max_chars` are cut at
 clause boundaries. A piece that ends mid-sentence ends with a word, not punctuation: the
 synthesizer joins it to the next one without a pause.
+
+With a `pace` (the synthesizer's expected real-time factor, e.g. 0.8 for Kokoro on 2 cores), the
+later pieces are also sized so that each one is synthesized before the audio already queued has
+played: a piece of w words may be synthesized while the words queued before it play, so piece k
+gets at most (words of pieces 1..k-1) / pace − (words of pieces 2..k-1) words (speech time taken
+as proportional to words). Pieces grow 5, 6, 7, 9, 11… words at pace 0.8, instead of a
+first clause followed by a whole sentence whose synthesis outlasts it (a stutter).
 """
 
 from __future__ import annotations
@@ -57,17 +64,32 @@ class ClauseChunker:
     """
 
     def __init__(
-        self, first_min_words: int = 3, first_max_words: int = 5, max_chars: int = 250
+        self,
+        first_min_words: int = 3,
+        first_max_words: int = 5,
+        max_chars: int = 250,
+        pace: float | None = None,
     ) -> None:
         self.first_min_words = first_min_words
         self.first_max_words = first_max_words
         self.max_chars = max_chars
+        self.pace = pace
         self._buf = ""
         self._emitted = 0  # pieces returned so far
+        self._words: list[int] = []  # words of each piece returned so far
 
     def reset(self) -> None:
         self._buf = ""
         self._emitted = 0
+        self._words = []
+
+    def paced_limit(self) -> int | None:
+        """The most words the next piece may have to be synthesized before the queued audio
+        has played (None: no pace, or the first piece)."""
+        if self.pace is None or not self._words:
+            return None
+        queued = sum(self._words) / self.pace - sum(self._words[1:])
+        return max(self.first_max_words, int(queued))
 
     def feed(self, text: str) -> list[str]:
         """Add a text increment; return the pieces that are complete now."""
@@ -81,6 +103,7 @@ class ClauseChunker:
             if piece:
                 out.append(piece)
                 self._emitted += 1
+                self._words.append(_words(piece))
         return out
 
     def flush(self) -> list[str]:
@@ -91,6 +114,7 @@ class ClauseChunker:
         if rest:
             out.append(rest)
             self._emitted += 1
+            self._words.append(_words(rest))
         return out
 
     def _next_cut(self) -> int | None:
@@ -98,6 +122,11 @@ class ClauseChunker:
         sentence_end = self._sentence_end(buf)
         if self._emitted == 0:
             return self._first_cut(buf, sentence_end)
+        limit = self.paced_limit()
+        if limit is not None and _words(buf[:sentence_end]) > limit:
+            paced = self._cut_within(buf, sentence_end, limit)
+            if paced is not None:
+                return paced
         if sentence_end is not None and sentence_end <= self.max_chars:
             return sentence_end
         if len(buf) > self.max_chars:
@@ -131,6 +160,29 @@ class ClauseChunker:
         if len(complete_words) > self.first_max_words:
             return complete_words[self.first_max_words - 1].end()
         return None  # a cut found above runs past first_max_words, so it returned already
+
+    def _cut_within(self, buf: str, sentence_end: int | None, limit: int) -> int | None:
+        """A cut within `limit` words of a sentence that runs longer: the last clause end, else
+        before the last phrase-starting word, else after `limit` words. None: wait for more."""
+        head = buf[:sentence_end]
+        complete_words = list(
+            re.finditer(r"\S+(?=\s)", head if sentence_end is None else head + " ")
+        )
+        if len(complete_words) <= limit:
+            return None  # the limit's word is not complete yet
+        within = complete_words[limit - 1].end()
+        clause_ends = [
+            m.end()
+            for m in _CLAUSE_END.finditer(buf, 0, within)
+            if _words(buf[: m.end()]) >= self.first_min_words
+        ]
+        if clause_ends:
+            return clause_ends[-1]
+        for count in range(limit, self.first_min_words - 1, -1):
+            next_word = re.sub(r"[^\w']", "", complete_words[count].group()).lower()
+            if next_word in _PHRASE_STARTS and complete_words[count - 1].group()[-1].isalnum():
+                return complete_words[count - 1].end()
+        return within
 
     @staticmethod
     def _sentence_end(buf: str) -> int | None:

