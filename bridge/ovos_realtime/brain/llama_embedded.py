@@ -45,6 +45,7 @@ from ovos_realtime.brain.tool_prompt import (
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.cpu import idle_cores
 from ovos_realtime.ids import new_id
+from ovos_realtime.threads import lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ class EmbeddedLlamaBackend:
             "min_p": settings.min_p,
             "top_p": settings.top_p,
         }
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
+        # Below the event loop's priority (threads.py): a cancel must not wait for a core.
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="llm", initializer=lower_priority
+        )
         log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
 
     def describe(self) -> dict[str, Any]:

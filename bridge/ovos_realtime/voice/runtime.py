@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ovos_realtime.threads import lower_priority
 from ovos_realtime.voice.contracts import VoiceListing
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.speech_out import OnAudio, SpeechOutput
@@ -15,18 +16,24 @@ class VoiceRuntime:
     max_turn_s: float = 600.0
     turn_model: bool = False  # semantic_vad hears the end of a turn with Smart Turn v3
     # Final transcriptions are short; two workers keep one session's finish from queueing
-    # behind another's.
+    # behind another's. Worker threads yield the CPU to the event loop (threads.py).
     stt_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="stt")
+        default_factory=lambda: ThreadPoolExecutor(
+            2, thread_name_prefix="stt", initializer=lower_priority
+        )
     )
     tts_executor: ThreadPoolExecutor = field(init=False)
     # semantic_vad's end-of-turn model: one decision at a time, beside the STT's.
     turn_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="turn")
+        default_factory=lambda: ThreadPoolExecutor(
+            1, thread_name_prefix="turn", initializer=lower_priority
+        )
     )
 
     def __post_init__(self) -> None:
-        self.tts_executor = ThreadPoolExecutor(self.tts_workers, thread_name_prefix="tts")
+        self.tts_executor = ThreadPoolExecutor(
+            self.tts_workers, thread_name_prefix="tts", initializer=lower_priority
+        )
         if self.turn_model:
             # Loaded once, here at start-up (~0.5 s), never on the event loop when a session
             # first asks for semantic_vad; a missing model is logged now, and semantic_vad
