@@ -106,7 +106,57 @@ def wait_for_events(page, *kinds: str, timeout: float = 60) -> list[str]:
     return page.evaluate("() => window.ovosPlayground.events")
 
 
-def test_talk_over_webrtc_hear_the_answer_and_stop_it(browser, voice_server, tmp_path):
+def talk(page, transport: str) -> tuple[str, list[str]]:
+    """Talk on `transport` until the answer is heard, then Stop: (what the page heard the user
+    say, the events it saw)."""
+    page.evaluate("() => { window.ovosPlayground.events = []; }")
+    page.select_option("#transport", transport)
+    page.click("#talk")
+    page.wait_for_selector("#talk-state.live", timeout=30_000)
+    assert page.evaluate("() => window.ovosPlayground.transport.kind") == transport
+    # The clip is heard and transcribed into the page.
+    user = page.locator("#transcript p.user span").last
+    wait_for_events(page, "conversation.item.input_audio_transcription.completed", timeout=60)
+    heard = user.inner_text()
+    assert word_error_rate([CLIP["text"]], [heard]) <= 0.35, heard
+    first_audio = {
+        "webrtc": "output_audio_buffer.started",
+        "websocket": "response.output_audio.delta",
+    }
+    wait_for_events(page, first_audio[transport], timeout=60)
+    page.click("#stop")
+    return heard, page.evaluate("() => window.ovosPlayground.events")
+
+
+def latency_ms(page) -> int:
+    text = page.inner_text("#latency")
+    assert re.fullmatch(r"\d+ ms", text), text
+    return int(text.split()[0])
+
+
+def hang_up(page, server) -> None:
+    page.click("#talk")
+    deadline = time.monotonic() + 15
+    while (now := health(server))["calls"] + now["sessions"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert health(server)["calls"] == health(server)["sessions"] == 0
+
+
+RTP_STATS = """async () => {
+    const stats = await window.ovosPlayground.transport.pc.getStats();
+    const out = {samples: 0, energy: 0};
+    stats.forEach(s => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+            out.samples += s.totalSamplesReceived || 0;
+            out.energy += s.totalAudioEnergy || 0;
+        }
+    });
+    return out;
+}"""
+
+
+def test_talk_hear_the_answer_and_stop_it(browser, voice_server, tmp_path):
+    """WebRTC first, then the WebSocket (the page's fallback), the same clip on each."""
     page = browser.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
@@ -117,49 +167,29 @@ def test_talk_over_webrtc_hear_the_answer_and_stop_it(browser, voice_server, tmp
         assert page.locator("#voice option").count() >= 1
         assert "ovos-realtime" in page.locator("#persona option").all_inner_texts()
 
-        page.click("#talk")
-        page.wait_for_selector("#talk-state.live", timeout=30_000)
-        assert "WebRTC" in page.inner_text("#talk-state")
-        assert page.evaluate("() => window.ovosPlayground.transport.kind") == "webrtc"
-
-        # The clip is heard and transcribed into the page.
-        user = page.locator("#transcript p.user span")
-        user.first.wait_for(timeout=60_000)
-        wait_until(
-            page,
-            "() => document.querySelector('#transcript p.user span').textContent.length > 10",
-            timeout=60,
-        )
-        heard = user.first.inner_text()
-        assert word_error_rate([CLIP["text"]], [heard]) <= 0.35, heard
-
-        # The answer's audio arrives over RTP while the server says it plays; Stop clears it.
-        wait_for_events(page, "output_audio_buffer.started", timeout=60)
-        page.click("#stop")
+        # WebRTC: the answer's audio comes over RTP while the server says it plays; Stop makes
+        # the server drop what is left (output_audio_buffer.cleared).
+        _, events = talk(page, "webrtc")
         events = wait_for_events(page, "output_audio_buffer.cleared", timeout=15)
-        samples = page.evaluate(
-            """async () => {
-                const stats = await window.ovosPlayground.transport.pc.getStats();
-                let samples = 0;
-                stats.forEach(s => {
-                    if (s.type === "inbound-rtp" && s.kind === "audio")
-                        samples += s.totalSamplesReceived || 0;
-                });
-                return samples;
-            }"""
-        )
-        assert samples > 48000 * 0.2, samples  # more than 0.2 s of the voice came in
+        rtp = page.evaluate(RTP_STATS)
+        assert rtp["samples"] > 48000 * 0.2 and rtp["energy"] > 0, rtp  # voice, not silence
         assert "error" not in events, events
-        assert re.fullmatch(r"\d+ ms", page.inner_text("#latency")), page.inner_text("#latency")
-        assistant = page.locator("#transcript p.assistant span").first.inner_text()
-        assert assistant.strip(), events
+        webrtc_ms = latency_ms(page)
+        assert page.locator("#transcript p.assistant span").last.inner_text().strip(), events
         page.screenshot(path=str(tmp_path / "playground-webrtc.png"), full_page=True)
+        hang_up(page, voice_server)
 
-        page.click("#talk")  # Hang up
-        deadline = time.monotonic() + 15
-        while health(voice_server)["calls"] and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert health(voice_server)["calls"] == 0
+        # The WebSocket: pcm16 from the AudioWorklet in, audio deltas out, played in the page;
+        # Stop silences what is scheduled here and cancels the response if it is still going.
+        _, events = talk(page, "websocket")
+        time.sleep(0.5)
+        assert page.evaluate("() => window.ovosPlayground.transport.audioBytes") > 48000 * 0.2
+        assert page.evaluate("() => window.ovosPlayground.transport.playing.size") == 0
+        assert "error" not in events, events
+        websocket_ms = latency_ms(page)
+        page.screenshot(path=str(tmp_path / "playground-websocket.png"), full_page=True)
+        hang_up(page, voice_server)
+        print(f"end of speech → first audio: WebRTC {webrtc_ms} ms, WebSocket {websocket_ms} ms")
         assert not problems, problems
     finally:
         page.close()

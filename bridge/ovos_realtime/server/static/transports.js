@@ -138,6 +138,8 @@ export class WebSocketTransport {
     this.context = null;
     this.playhead = 0;
     this.playing = new Set(); // scheduled AudioBufferSourceNodes
+    this.response = null; // the response being answered
+    this.silenced = null; // a response stopped here: its late audio deltas are not played
     this.audioBytes = 0; // pcm16 bytes of voice received, for the page's counters
   }
 
@@ -183,9 +185,11 @@ export class WebSocketTransport {
   }
 
   receive(event) {
-    if (event.type === "response.output_audio.delta") {
-      this.play(floatsFromBase64(event.delta));
+    if (event.type === "response.created") {
+      this.response = event.response.id;
+    } else if (event.type === "response.output_audio.delta") {
       this.audioBytes += event.delta.length * 0.75;
+      if (event.response_id !== this.silenced) this.play(floatsFromBase64(event.delta));
     } else if (event.type === "input_audio_buffer.speech_started" && this.bargeIn()) {
       this.silence(); // the server interrupts the answer (barge-in): stop hearing it here too
     }
@@ -207,6 +211,7 @@ export class WebSocketTransport {
   }
 
   silence() {
+    this.silenced = this.response;
     for (const node of this.playing) node.stop();
     this.playing.clear();
     this.playhead = 0;
