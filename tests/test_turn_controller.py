@@ -49,9 +49,10 @@ class FakeVAD:
 class FakeStream:
     """Words for the loud runs fed so far; a partial after each new word."""
 
-    def __init__(self, on_partial, fail: bool) -> None:
+    def __init__(self, on_partial, fail: bool, stt: "FakeSTT | None" = None) -> None:
         self.on_partial = on_partial
         self.fail = fail
+        self.stt = stt
         self.loud_before = False
         self.words = 0
         self.lock = threading.Lock()
@@ -67,13 +68,18 @@ class FakeStream:
             self.loud_before = loud
 
     def _text(self) -> str:
+        if self.stt and self.stt.punctuate:  # "alpha." then "alpha. beta.": still extensions
+            return "".join(f"{word}. " for word in WORDS[: self.words]).strip()
         return " ".join(WORDS[: self.words])
 
     def peek(self) -> str:
         if self.fail:
             raise RuntimeError("stt broke")
+        if self.stt and self.stt.peek_gate is not None:
+            self.stt.peek_gate.wait(5)  # the pause's decode takes as long as the test says
         with self.lock:
-            return self._text()
+            text = self._text()
+        return text[:-1] + self.stt.peek_changes if self.stt and self.stt.peek_changes else text
 
     def finish(self) -> str:
         return self.peek()
@@ -85,9 +91,12 @@ class FakeSTT:
     def __init__(self) -> None:
         self.fail = False
         self.streams: list[FakeStream] = []
+        self.punctuate = False  # end the text with "." (a finished sentence)
+        self.peek_gate: threading.Event | None = None  # the pause's decode waits for it
+        self.peek_changes = ""  # the pause's decode ends differently from the partial
 
     def new_stream(self, sample_rate=None, language=None, prompt=None, on_partial=None):
-        self.streams.append(FakeStream(on_partial, self.fail))
+        self.streams.append(FakeStream(on_partial, self.fail, self))
         return self.streams[-1]
 
 
@@ -280,3 +289,63 @@ async def test_speech_interrupts_the_answer(session):
     await rec.until("response.done")
     done = next(e for e in rec.events if e["type"] == "response.done")
     assert done["response"]["status_details"]["reason"] == "turn_detected"
+
+
+# ---- the answer starts on a stable partial that reads as a finished sentence ----
+
+
+class RecordingLLM(ScriptedLLM):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def stream(self, request):
+        self.asked.append(request.messages[-1]["content"])
+        async for event in super().stream(request):
+            yield event
+
+
+@pytest.fixture
+async def early(stt):
+    stt.punctuate, stt.peek_gate = True, threading.Event()
+    llm = RecordingLLM()
+    runtime = VoiceRuntime(FakeEngines(stt=stt, tts=None, vad_config={}))
+    session = RealtimeSession(
+        session_id="sess_e",
+        assistant=AssistantSession("sess_e", Persona("t"), llm, voice=runtime),
+        defaults=SessionDefaults(model="m", instructions=""),
+        emit=Recorder(),
+    )
+    session.llm = llm
+    await session.handle({"type": "session.update", "session": {"output_modalities": ["text"]}})
+    yield session
+    stt.peek_gate.set()
+    await session.close()
+    runtime.shutdown()
+
+
+async def _pause_then_decode(session, stt) -> None:
+    await send(session, speech(0.4), silence(0.1), speech(0.4), silence(0.3))
+    for _ in range(100):  # the brain is asked while the pause's decode still runs
+        if session.llm.asked:
+            break
+        await asyncio.sleep(0.01)
+    assert session.llm.asked == ["alpha. beta."]
+    stt.peek_gate.set()
+    await send(session, silence(0.7))
+    await session.emit.until("response.done")
+
+
+async def test_a_finished_stable_partial_is_answered_before_the_pauses_decode(early, stt):
+    await _pause_then_decode(early, stt)
+    assert early.llm.asked == ["alpha. beta."]  # the decode agreed: no second answer
+    assert types(early.emit.events).count("response.created") == 1
+    assert text_of(early.emit.events) == "Hello! You said: alpha. beta."
+
+
+async def test_the_answer_restarts_when_the_pauses_decode_differs(early, stt):
+    stt.peek_changes = " gamma?"
+    await _pause_then_decode(early, stt)
+    assert early.llm.asked == ["alpha. beta.", "alpha. beta gamma?"]
+    assert types(early.emit.events).count("response.created") == 1
+    assert text_of(early.emit.events) == "Hello! You said: alpha. beta gamma?"

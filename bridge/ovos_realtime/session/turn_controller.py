@@ -192,23 +192,46 @@ class TurnController:
             )
 
     async def speculate(self, speculation: Speculation) -> None:
-        """At a pause: the final transcript so far, and the response to it, held back."""
+        """At a pause: the final transcript so far, and the response to it, held back.
+
+        When the stable partial already reads as a finished sentence, the response starts on
+        it at once, beside the pause's decode, and is restarted only if the decode differs."""
         item_id = self._current_item_id()
-        transcript = await self.pipeline.peek()
         # A brain that acts on the world (OVOS skills) must not hear a turn that is not final.
-        if (
-            not self._turn_config.get("create_response", True)
-            or self.session.assistant.side_effects
-            or not transcript
-            or speculation.dropped
-        ):
+        may_answer = (
+            self._turn_config.get("create_response", True)
+            and not self.session.assistant.side_effects
+        )
+        early = self.pipeline.stable_text.strip() if may_answer else ""
+        if not _finished_sentence(early):
+            early = ""
+        if early:
+            log.debug("[%s] pause: answering the stable partial %r", self.session.id, early)
+            await self._start_speculative(speculation, item_id, early)
+        transcript = await self.pipeline.peek()
+        log.debug("[%s] pause: transcript %r", self.session.id, transcript)
+        if not may_answer or not transcript or speculation.dropped:
             return
+        if speculation.run is not None:
+            if transcript == early:
+                return  # the answer under way is the answer to the final text
+            log.debug("[%s] pause: the transcript differs, answer restarted", self.session.id)
+            speculation.run.discard()
+            speculation.run = None
+        await self._start_speculative(speculation, item_id, transcript)
+
+    async def _start_speculative(self, speculation: Speculation, item_id: str, text: str) -> None:
         try:
-            speculation.run = await self.session.start_response(
-                None, pending_items=[_user_item(item_id, transcript)], speculative=True
+            run = await self.session.start_response(
+                None, pending_items=[_user_item(item_id, text)], speculative=True
             )
         except Exception as exc:  # the committed turn will start (and report) it normally
             log.debug("[%s] no speculative response: %r", self.session.id, exc)
+            return
+        if speculation.dropped:  # the user spoke again while it started
+            run.discard()
+            return
+        speculation.run = run
 
     def _drop_speculation(self) -> None:
         if self._speculation is not None:
@@ -273,6 +296,12 @@ class TurnController:
         if run is not None:
             run.discard()
         await session.start_response(None)
+
+
+def _finished_sentence(text: str) -> bool:
+    """The STT ends a sentence it heard finished with its punctuation: a partial that does
+    is likely the final text already (one that does not usually lacks its last words)."""
+    return len(text.split()) >= 2 and text.endswith((".", "?", "!"))
 
 
 def _user_item(item_id: str, transcript: str) -> dict[str, Any]:

@@ -138,6 +138,11 @@ class VoicePipeline:
     def can_peek(self) -> bool:
         return self._stt is not None and self._stt.can_peek
 
+    @property
+    def stable_text(self) -> str:
+        """The turn's stable partial transcript so far (what the STT has settled on)."""
+        return self._partial
+
     # ---- audio in ----
 
     async def feed(self, data: bytes) -> AsyncIterator[TurnEvent]:
