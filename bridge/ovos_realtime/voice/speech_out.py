@@ -44,10 +44,14 @@ class SpeechOutput:
         self._resample = StreamResampler(tts_sample_rate(tts), rate)
         self._clauses: asyncio.Queue[str | None] = asyncio.Queue()
         self._stop = threading.Event()
+        self._first = True
         self._worker = asyncio.create_task(self._work(), name="speech")
 
     def feed(self, text: str) -> None:
         for clause in self._chunker.feed(text):
+            if self._first:
+                self._first = False
+                log.debug("first clause to the TTS (%d words)", len(clause.split()))
             self._clauses.put_nowait(clause)
 
     async def finish(self) -> None:
@@ -86,6 +90,8 @@ class SpeechOutput:
 
         def produce() -> None:
             try:
+                if stop.is_set():  # cancelled while queued behind other work: never start it
+                    return
                 for chunk in synthesize(self.tts, text, self.voice, self.speed):
                     if stop.is_set():
                         return
