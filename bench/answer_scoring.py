@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.realtime_helpers import TIMER_TOOL, WEATHER_TOOL
+
 MAX_SPOKEN_WORDS = 60
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -31,27 +33,6 @@ _FOREIGN = frozenset(
     "il che della sono non per anche questo "
     "não você uma com é são".split()
 )
-
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "description": "The city name"}},
-        "required": ["city"],
-    },
-}
-TIMER_TOOL = {
-    "type": "function",
-    "name": "set_timer",
-    "description": "Start a countdown timer.",
-    "parameters": {
-        "type": "object",
-        "properties": {"minutes": {"type": "integer", "minimum": 1, "maximum": 600}},
-        "required": ["minutes"],
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -68,6 +49,15 @@ class Case:
 
 def _any(*options: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(option.split("+")) for option in options)
+
+
+def _tool_case(case_id: str, prompt: str, argument: str) -> Case:
+    """Both tools offered; the one named in the case id (`weather_tool` → get_weather) must be
+    called with `argument` in its arguments."""
+    tool = {"weather_tool": WEATHER_TOOL, "timer_tool": TIMER_TOOL}[case_id]["name"]
+    return Case(
+        case_id, prompt, _any(argument), kind="tool", tools=(WEATHER_TOOL, TIMER_TOOL), tool=tool
+    )
 
 
 CASES: tuple[Case, ...] = (
@@ -137,22 +127,8 @@ CASES: tuple[Case, ...] = (
         long_ok=True,
     ),
     # Tool calls, where a tool is offered
-    Case(
-        "weather_tool",
-        "What's the weather like in Lisbon right now?",
-        _any("lisbon"),
-        kind="tool",
-        tools=(WEATHER_TOOL, TIMER_TOOL),
-        tool="get_weather",
-    ),
-    Case(
-        "timer_tool",
-        "Set a timer for five minutes.",
-        _any("5"),
-        kind="tool",
-        tools=(WEATHER_TOOL, TIMER_TOOL),
-        tool="set_timer",
-    ),
+    _tool_case("weather_tool", "What's the weather like in Lisbon right now?", "lisbon"),
+    _tool_case("timer_tool", "Set a timer for five minutes.", "5"),
 )
 
 BY_ID = {case.id: case for case in CASES}

@@ -10,6 +10,7 @@ OVOS setup (audio, other skills, network) is used. Import the fixtures into a te
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,12 +18,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from ovos_bus_client.client import MessageBusClient
 from ovos_bus_client.message import Message
 
 from tests.conftest import REPO, free_port
+from tests.realtime_helpers import Realtime, user_text
 
 SKILL_ID = "ovos-skill-realtime-tools.openvoiceos"
 # Pipeline stages that exist with ovos-core + padacioso alone (no padatious, adapt, OCP, models).
@@ -37,6 +41,28 @@ PIPELINE = [
     "padacioso_low",
     "fallback_low",
 ]
+
+
+TIME_ANSWER = re.compile(
+    r"^It is \d\d:\d\d\.$"
+)  # the reference skill's answer to "what time is it"
+
+
+def health(server: Any) -> dict:
+    """The server's /health JSON (its `ovos` block says whether the bus is connected)."""
+    return httpx.get(f"{server.http_url}/health", timeout=5).json()
+
+
+async def turn(rt: Realtime, text: str, timeout: float = 30) -> list[dict]:
+    """One text turn on a Realtime connection: every event up to `response.done`."""
+    await rt.conn.conversation.item.create(item=user_text(text))
+    await rt.conn.response.create()
+    return await rt.reader.until("response.done", timeout=timeout)
+
+
+def mcp_items(events: list[dict]) -> list[dict]:
+    """The `mcp_call` items (skill APIs run as tools) of the turn's `response.done`."""
+    return [item for item in events[-1]["response"]["output"] if item["type"] == "mcp_call"]
 
 
 def mycroft_conf(port: int) -> dict:

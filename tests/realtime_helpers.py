@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from openai import AsyncOpenAI
 from openai.types.beta.realtime.realtime_server_event import (
     RealtimeServerEvent as BetaServerEvent,
@@ -89,6 +90,14 @@ class Recorder:
             await asyncio.sleep(0.005)
 
 
+def mint_secret(server: Any, body: Any, key: str | None = None) -> httpx.Response:
+    """POST /v1/realtime/client_secrets as a plain HTTP client (no SDK; the server is another
+    process, so a blocking call in an async test is harmless)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    url = f"{server.http_url}/v1/realtime/client_secrets"
+    return httpx.post(url, headers=headers, json=body, timeout=30)
+
+
 def user_text(text: str) -> dict[str, Any]:
     return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
@@ -113,5 +122,18 @@ WEATHER_TOOL = {
         },
         "required": ["city", "unit"],
         "additionalProperties": False,
+    },
+}
+TIMER_TOOL = {
+    "type": "function",
+    "name": "set_timer",
+    "description": "Start a countdown timer.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "minutes": {"type": "integer", "minimum": 1, "maximum": 600},
+            "label": {"type": "string"},
+        },
+        "required": ["minutes"],
     },
 }

@@ -15,6 +15,7 @@ from openai.types.beta.realtime.session_create_response import SessionCreateResp
 from openai.types.realtime.client_secret_create_response import ClientSecretCreateResponse
 
 from tests.conftest import SCRIPTED_BACKEND
+from tests.realtime_helpers import mint_secret
 
 KEY = "sk-secrets-test-key"
 
@@ -84,14 +85,8 @@ async def refused_on_ws(server, token: str) -> dict:
 
 
 async def test_expired_secret_is_refused(keyed_server):
-    async with httpx.AsyncClient() as client:
-        minted = (
-            await client.post(
-                f"{keyed_server.http_url}/v1/realtime/client_secrets",
-                headers={"Authorization": f"Bearer {KEY}"},
-                json={"expires_after": {"anchor": "created_at", "seconds": 10}},
-            )
-        ).json()
+    expiry = {"expires_after": {"anchor": "created_at", "seconds": 10}}
+    minted = mint_secret(keyed_server, expiry, KEY).json()
     await asyncio.sleep(max(0.0, minted["expires_at"] - time.time()) + 0.1)
     error = await refused_on_ws(keyed_server, minted["value"])
     assert error["code"] == "invalid_api_key"
@@ -113,11 +108,7 @@ def test_secret_is_checked_on_the_webrtc_door(keyed_server):
         )
 
     assert offer("ek_forged").status_code == 401
-    minted = httpx.post(
-        f"{keyed_server.http_url}/v1/realtime/client_secrets",
-        headers={"Authorization": f"Bearer {KEY}"},
-        json={},
-    ).json()["value"]
+    minted = mint_secret(keyed_server, {}, KEY).json()["value"]
     # Past the door's auth: this text-only server has no call to offer.
     let_in = offer(minted)
     assert let_in.status_code == 400
@@ -183,11 +174,7 @@ def test_transcription_secret_needs_audio_engines(keyed_server):
     ],
 )
 def test_bad_mint_requests_get_400_naming_the_param(keyed_server, body, param):
-    refused = httpx.post(
-        f"{keyed_server.http_url}/v1/realtime/client_secrets",
-        headers={"Authorization": f"Bearer {KEY}"},
-        json=body,
-    )
+    refused = mint_secret(keyed_server, body, KEY)
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["param"] == param
 

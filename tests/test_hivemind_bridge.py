@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from tests.hivemind_fixtures import Hub
 from tests.ovos_fixtures import (  # noqa: F401  (fixtures)
     SKILL_ID,
+    TIME_ANSWER,
+    health,
+    mcp_items,
     mycroft_conf,
     ovos_stack,
+    turn,
     wait_until,
 )
-from tests.realtime_helpers import Realtime, text_of, user_text
+from tests.realtime_helpers import text_of
 
 pytestmark = pytest.mark.timeout(240)
 
-TIME_ANSWER = re.compile(r"^It is \d\d:\d\d\.$")
 # What this bridge may send (the hub's defaults include recognizer_loop:utterance); get_date
 # is left out on purpose: the ACL test calls it.
 ALLOW = ("mycroft.stop", f"{SKILL_ID}.public_api", f"{SKILL_ID}.get_time")
@@ -63,20 +65,6 @@ def bridge(server_factory, hub):
     ready = wait_until(lambda: health(server)["ovos"]["connected"], 60)
     assert ready, server.log()[-3000:]
     return server
-
-
-def health(server) -> dict:
-    return httpx.get(f"{server.http_url}/health", timeout=5).json()
-
-
-async def turn(rt: Realtime, text: str, timeout: float = 30) -> list[dict]:
-    await rt.conn.conversation.item.create(item=user_text(text))
-    await rt.conn.response.create()
-    return await rt.reader.until("response.done", timeout=timeout)
-
-
-def mcp_items(events: list[dict]) -> list[dict]:
-    return [i for i in events[-1]["response"]["output"] if i["type"] == "mcp_call"]
 
 
 async def test_ovos_persona_answers_with_the_skill_through_the_hub(realtime, bridge):

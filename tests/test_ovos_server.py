@@ -11,23 +11,25 @@ import re
 import signal
 import time
 
-import httpx
 import pytest
 from ovos_bus_client.message import Message
 
 from tests.ovos_fixtures import (  # noqa: F401  (fixtures)
     SKILL_ID,
+    TIME_ANSWER,
     BusRecorder,
     bus_client,
+    health,
+    mcp_items,
     open_bus_client,
     ovos_stack,
+    turn,
     wait_until,
 )
 from tests.realtime_helpers import Realtime, text_of, types, user_text
 
 pytestmark = pytest.mark.timeout(120)
 
-TIME_ANSWER = re.compile(r"^It is \d\d:\d\d\.$")
 DIRECTED = "tests.ovos_llm:DirectedLLM"
 
 
@@ -58,21 +60,6 @@ def ovos_server(server_factory, ovos_stack, tmp_path_factory):  # noqa: F811
 def server_connected(ovos_server):
     assert wait_until(lambda: health(ovos_server)["ovos"]["connected"], 20), ovos_server.log()
     return ovos_server
-
-
-def health(server) -> dict:
-    return httpx.get(f"{server.http_url}/health", timeout=5).json()
-
-
-async def turn(rt: Realtime, text: str, timeout: float = 30) -> list[dict]:
-    await rt.conn.conversation.item.create(item=user_text(text))
-    await rt.conn.response.create()
-    return await rt.reader.until("response.done", timeout=timeout)
-
-
-def mcp_items(events: list[dict]) -> list[dict]:
-    done = events[-1]["response"]
-    return [item for item in done["output"] if item["type"] == "mcp_call"]
 
 
 # ---- ovos brain mode ----

@@ -13,23 +13,9 @@ import pytest
 from ovos_realtime.brain.models import packaged_smollm2
 
 from tests.conftest import free_port
-from tests.realtime_helpers import WEATHER_TOOL, Realtime, text_of, user_text
+from tests.realtime_helpers import TIMER_TOOL, WEATHER_TOOL, Realtime, text_of, user_text
 
 pytestmark = pytest.mark.slow
-
-TIMER_TOOL = {
-    "type": "function",
-    "name": "set_timer",
-    "description": "Start a countdown timer.",
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "minutes": {"type": "integer", "minimum": 1, "maximum": 600},
-            "label": {"type": "string"},
-        },
-        "required": ["minutes"],
-    },
-}
 
 
 async def one_response(rt: Realtime, text: str, **response) -> list[dict]:

@@ -5,13 +5,12 @@ events (validated by the SDK types), and never a response."""
 
 import asyncio
 
-import httpx
 import numpy as np
 import pytest
 from openai import AsyncOpenAI
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
-from tests.realtime_helpers import EventReader, types
+from tests.realtime_helpers import EventReader, mint_secret, types
 from tests.voice_helpers import load_clip, manifest, silence, stream_audio
 
 pytestmark = pytest.mark.slow
@@ -48,20 +47,10 @@ def check_turn(events: list[dict]) -> str:
 
 
 async def test_ga_transcription_session_from_a_client_secret(voice_server):
-    async with httpx.AsyncClient() as http:
-        minted = (
-            await http.post(
-                f"{voice_server.http_url}/v1/realtime/client_secrets",
-                json={
-                    "session": {
-                        "type": "transcription",
-                        "audio": {
-                            "input": {"transcription": {"language": "en"}, "turn_detection": TURN}
-                        },
-                    }
-                },
-            )
-        ).json()
+    audio = {"input": {"transcription": {"language": "en"}, "turn_detection": TURN}}
+    minted = mint_secret(
+        voice_server, {"session": {"type": "transcription", "audio": audio}}
+    ).json()
     assert minted["session"]["type"] == "transcription", minted
     client = AsyncOpenAI(api_key=minted["value"], websocket_base_url=voice_server.ws_base)
     async with client.realtime.connect(model="ovos-realtime") as conn:
