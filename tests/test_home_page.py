@@ -172,3 +172,5 @@ def test_status_names_the_speech_engines(voice_server):
     health = httpx.get(f"{voice_server.http_url}/health").json()
     assert status["engines"] == {kind: health["engines"][kind] for kind in ("stt", "tts", "vad")}
     assert status["engines"]["stt"]["module"] == "ovos-stt-plugin-whisper-streaming"
+    doors = {door["name"]: door["url"] for door in status["doors"]}
+    assert doors["WebRTC calls"] == f"{voice_server.http_url}/v1/realtime/calls"

@@ -106,6 +106,19 @@ def wait_for_events(page, *kinds: str, timeout: float = 60) -> list[str]:
     return page.evaluate("() => window.ovosPlayground.events")
 
 
+RTP_STATS = """async () => {
+    const stats = await window.ovosPlayground.transport.pc.getStats();
+    const out = {samples: 0, energy: 0};
+    stats.forEach(s => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+            out.samples += s.totalSamplesReceived || 0;
+            out.energy += s.totalAudioEnergy || 0;
+        }
+    });
+    return out;
+}"""
+
+
 def talk(page, transport: str) -> tuple[str, list[str]]:
     """Talk on `transport` until the answer is heard, then Stop: (what the page heard the user
     say, the events it saw)."""
@@ -124,6 +137,12 @@ def talk(page, transport: str) -> tuple[str, list[str]]:
         "websocket": "response.output_audio.delta",
     }
     wait_for_events(page, first_audio[transport], timeout=60)
+    # Voice, not silence, reaches the page before Stop (frames of silence count as samples).
+    heard_voice = {
+        "webrtc": f"async () => (await ({RTP_STATS})()).energy > 0",
+        "websocket": "() => window.ovosPlayground.transport.audioBytes > 48000 * 0.2",
+    }
+    wait_until(page, heard_voice[transport], timeout=20)
     page.click("#stop")
     return heard, page.evaluate("() => window.ovosPlayground.events")
 
@@ -140,19 +159,6 @@ def hang_up(page, server) -> None:
     while (now := health(server))["calls"] + now["sessions"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert health(server)["calls"] == health(server)["sessions"] == 0
-
-
-RTP_STATS = """async () => {
-    const stats = await window.ovosPlayground.transport.pc.getStats();
-    const out = {samples: 0, energy: 0};
-    stats.forEach(s => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") {
-            out.samples += s.totalSamplesReceived || 0;
-            out.energy += s.totalAudioEnergy || 0;
-        }
-    });
-    return out;
-}"""
 
 
 def test_talk_hear_the_answer_and_stop_it(browser, voice_server, tmp_path):

@@ -36,6 +36,15 @@ def _doors(app: Starlette, deps: ServerDeps, base_url: str) -> list[dict[str, An
         }
         for path in (r.path for r in app.routes if isinstance(r, WebSocketRoute))
     ]
+    if deps.assistant.voice is not None:  # calls need the speech engines
+        doors.append(
+            {
+                "name": "WebRTC calls",
+                "url": f"{http_base}/v1/realtime/calls",
+                "auth": "API key or client secret" if deps.settings.server.api_key else "none",
+                "docs": "The doors",
+            }
+        )
     doors.append(
         {
             "name": "REST",

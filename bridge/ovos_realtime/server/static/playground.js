@@ -81,7 +81,7 @@ async function mintToken() {
 async function microphone() {
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new Error(
-      "This page cannot use a microphone here: open it as http://localhost or over https.",
+      "This page cannot use a microphone here: open it on localhost, or over HTTPS.",
     );
   }
   try {
