@@ -199,10 +199,13 @@ class StreamingTranscriber:
         return self._final
 
     def close(self) -> None:
-        """Abandon the stream without a final decode."""
+        """Abandon the stream without a final decode (a partial decode in flight stops at its
+        next engine call, so a cancelled turn frees the engine at once)."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
+        with self._state:
+            self._generation += 1
 
     # -- scheduling -----------------------------------------------------------------------------
 
