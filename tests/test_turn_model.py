@@ -98,14 +98,15 @@ def semantic(eagerness: str = "medium", **kw) -> TurnDetector:
 
 
 def _answer(detector: TurnDetector, *probabilities: float) -> int:
-    """Feed quiet; answer each scoring request with the next probability. The quiet it took."""
-    quiet = 0
-    for p in probabilities:
+    """Feed quiet; answer each scoring request with the next probability (the last one again
+    when they run out) until the pause's verdict is in. The quiet it took."""
+    quiet, answers = 0, list(probabilities)
+    while detector.awaiting_model:
         while not (requests := detector.take_score_requests()):
             detector.feed([QUIET])
             quiet += 32
         assert len(requests) == 1
-        detector.use_turn_probability(p)
+        detector.use_turn_probability(answers.pop(0) if len(answers) > 1 else answers[0])
     return quiet
 
 
@@ -113,8 +114,11 @@ def test_the_turn_waits_for_the_model_then_ends_soon_when_complete():
     detector = semantic()
     assert _pause(detector) == ["started", "paused"]
     assert detector.awaiting_model and detector.take_score_requests() == []
-    # Scored once the quiet reaches 200 ms (where pipecat scores), at that point of the stream.
+    # Scored once the quiet reaches 200 ms (where pipecat scores) and again at 400 ms.
     assert _quiet_until_stop(detector, 1000) == 1000  # no answer yet: the turn holds
+    assert len(detector.take_score_requests()) == 2
+    detector.use_turn_probability(0.9)
+    assert detector.check_window() is None  # one "complete" of two
     detector.use_turn_probability(0.9)
     assert detector.check_window() is not None  # 200 ms of quiet were already heard
 
@@ -171,7 +175,7 @@ def test_transcript_is_a_second_signal():
     """Model says done, the transcript ends on "and": the unsure window, not the short one;
     without the second signal, the short one."""
     for signal, expected in ((True, 1200), (False, 200)):
-        detector = semantic(transcript_signal=signal)
+        detector = semantic(transcript_signal=signal, model_points_ms=(200,))
         _pause(detector, quiet_ms=96)
         detector.use_transcript("I would like a table for four and", final=True)
         quiet = 96 + _answer(detector, 0.9)
