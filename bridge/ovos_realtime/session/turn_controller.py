@@ -205,10 +205,15 @@ class TurnController:
         early = self.pipeline.stable_text.strip() if may_answer else ""
         if not _finished_sentence(early):
             early = ""
-        if early:
-            log.debug("[%s] pause: answering the stable partial %r", self.session.id, early)
-            await self._start_speculative(speculation, item_id, early)
-        transcript = await self.pipeline.peek()
+        # The decode starts first: audio after the pause is held from it from this moment.
+        peeking = asyncio.ensure_future(self.pipeline.peek())
+        try:
+            if early:
+                log.debug("[%s] pause: answering the stable partial %r", self.session.id, early)
+                await self._start_speculative(speculation, item_id, early)
+            transcript = await peeking
+        finally:
+            peeking.cancel()  # when we are cancelled (the pipeline's own decode goes on)
         log.debug("[%s] pause: transcript %r", self.session.id, transcript)
         if not may_answer or not transcript or speculation.dropped:
             return
