@@ -1,8 +1,9 @@
 """The playground at `/` in a real headless Chromium (Debian's `chromium`, driven by Playwright
 with `executable_path`; Playwright downloads no browser of its own). Chromium's fake microphone
-plays a real speech clip from the corpus; the page calls the server over WebRTC on 127.0.0.1,
-the user's transcript appears, the answer's audio arrives, Stop cuts it short. With an API key
-the page asks for it and puts only a minted client secret on the call.
+plays a real speech clip from the corpus; the page calls the server over WebRTC on 127.0.0.1
+(then over the WebSocket, its fallback), the user's transcript appears, the answer's audio
+arrives, Stop cuts it short. With an API key the page asks for it and puts only a minted client
+secret on the call; a refused microphone and an unreachable server are said in the page.
 
 A screenshot of each page is kept under pytest's tmp_path (a test artifact)."""
 
@@ -40,17 +41,7 @@ def fake_microphone(path: Path) -> str:
     return f"{path}%noloop"
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium "
-            "(sudo apt-get install --no-install-recommends chromium), or run `make test`, "
-            "which does."
-        )
-    from playwright.sync_api import sync_playwright
-
-    tmp = tmp_path_factory.mktemp("chromium")
+def chromium_args(tmp: Path, *, microphone_allowed: bool = True) -> list[str]:
     args = [
         "--headless",
         "--no-sandbox",
@@ -60,7 +51,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={fake_microphone(tmp / 'mic.wav')}",
         # The server offers 127.0.0.1 only (webrtc.host_addresses); Chromium leaves loopback
@@ -68,13 +58,40 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         "--allow-loopback-in-peer-connection",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as playwright:
-        # launch_persistent_context: a fresh --user-data-dir of our own.
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp / "profile"), executable_path=str(CHROMIUM), headless=True, args=args
+    if microphone_allowed:  # else headless Chromium dismisses the permission prompt: refused
+        args.append("--use-fake-ui-for-media-stream")
+    return args
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium "
+            "(sudo apt-get install --no-install-recommends chromium), or run `make test`, "
+            "which does."
         )
-        yield context
-        context.close()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch(playwright, tmp: Path, **options: bool):
+    """Chromium with a fresh --user-data-dir of its own (launch_persistent_context)."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp / "profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=chromium_args(tmp, **options),
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    context = launch(playwright, tmp_path_factory.mktemp("chromium"))
+    yield context
+    context.close()
 
 
 def health(server) -> dict:
@@ -252,3 +269,18 @@ def test_unreachable_server_is_said_plainly(browser, keyed_text_server):
         assert "cannot be reached" in state(page), state(page)
     finally:
         page.close()
+
+
+def test_a_refused_microphone_is_said_plainly(playwright, keyed_text_server, tmp_path):
+    """No fake permission UI: headless Chromium dismisses the microphone prompt."""
+    context = launch(playwright, tmp_path, microphone_allowed=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{keyed_text_server.http_url}/")
+        page.wait_for_selector("#key-form:not([hidden])")
+        page.click("#talk")
+        wait_until(page, "() => document.getElementById('talk-state').textContent.includes('mic')")
+        assert "microphone was refused" in state(page), state(page)
+        assert page.inner_text("#talk") == "Talk"
+    finally:
+        context.close()
