@@ -232,3 +232,26 @@ async def test_bad_offers_get_4xx(voice_server):
         hangup = await http.post(f"{url}/rtc_nope/hangup")
         assert hangup.status_code == 404
     await no_call_left(voice_server.http_url)
+
+
+def test_a_loopback_only_server_ignores_the_peers_other_candidates():
+    from ovos_realtime.server.webrtc.ice import keep_reachable_candidates
+
+    offer = "\r\n".join(
+        [
+            "v=0",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+            "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+            "a=candidate:2 1 udp 2122194687 192.0.2.2 50001 typ host",
+            "a=candidate:3 1 udp 2122129151 0b1c-uuid.local 50002 typ host",
+            "a=candidate:4 1 udp 2122063615 ::1 50003 typ host",
+            "",
+        ]
+    )
+    kept = keep_reachable_candidates(offer, ["127.0.0.1"])
+    assert "127.0.0.1 50000" in kept and "::1 50003" in kept
+    assert "192.0.2.2" not in kept and ".local" not in kept
+    assert kept.startswith("v=0\r\nm=audio") and kept.endswith("\r\n")
+    # A server offering other addresses (or aioice's own choice) keeps every candidate.
+    assert keep_reachable_candidates(offer, ["192.0.2.7"]) == offer
+    assert keep_reachable_candidates(offer, None) == offer

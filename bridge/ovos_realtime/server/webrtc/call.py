@@ -25,7 +25,7 @@ from ovos_realtime.server.client_secrets import ClientSecret
 from ovos_realtime.server.deps import ServerDeps
 from ovos_realtime.server.event_frames import handle_frame, peek_event_id
 from ovos_realtime.server.realtime_sessions import open_session
-from ovos_realtime.server.webrtc.ice import rtc_configuration
+from ovos_realtime.server.webrtc.ice import keep_reachable_candidates, rtc_configuration
 from ovos_realtime.server.webrtc.sdp import Offer, with_max_message_size
 from ovos_realtime.server.webrtc.tracks import SpeakerTrack, listen
 from ovos_realtime.session.realtime_session import RealtimeSession
@@ -93,7 +93,8 @@ class Call:
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("track", self._on_track)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            sdp = keep_reachable_candidates(offer.sdp, self.deps.settings.webrtc.host_addresses)
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         except Exception as exc:  # aiortc raises assorted errors for SDP it cannot use
             raise ProtocolError(
                 f"The SDP offer cannot be used: {exc}", code="invalid_sdp", param="sdp"
