@@ -69,7 +69,8 @@ class ServerProcess:
     def ws_base(self) -> str:
         return f"ws://127.0.0.1:{self.port}/v1"
 
-    def _wait_ready(self, timeout: float = 120) -> None:
+    # Loading the speech engines and the LLM took up to 150 s on a 2-core machine under load.
+    def _wait_ready(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
