@@ -3,24 +3,27 @@ run, rounds alternating. Prints JSON (seconds: n, median, p95 nearest rank).
 
 - text satellite, `recognizer_loop:utterance` sent → first `speak`:
   ours:  hivemind-realtime-agent-plugin → `ovos-realtime serve` (the configured LLM; default the
-         embedded SmolLM2, voice on);
+         embedded LLM, voice on; the JSON names the engines);
   stock: hivemind-ovos-agent-plugin → ovos-messagebus + ovos-core (its intent pipeline and the
          reference skill answer "what time is it"; no LLM on that path).
 - raw-audio satellite, last sample of speech sent → first TTS_AUDIO (the satellite streams its
   clip in real time, then digital silence until the answer is done, and asks for speech with
   `speak:synth` at its first `speak`, as hivemind-mic-satellite does), the same corpus clips
-  for both, rounds alternating:
+  for both, rounds alternating; with its parts: → the transcript echoed to the satellite
+  (`recognizer_loop:utterance`) and → the first `speak`:
   ours:  hivemind-realtime-audio-plugin (the server's dual VAD, streaming STT, LLM and TTS);
   stock: hivemind-audio-binary-protocol (ovos-simple-listener: records until 1.5 s of silence,
          then batch STT; `speak:synth` synthesises the whole answer) loaded with the same
          engines as OVOS plugins (ovos-vad-plugin-dual, ovos-stt-plugin-whisper-streaming,
          ovos-tts-plugin-phoonnx-stream), with hivemind-realtime-agent-plugin as its agent so
          both answer with the same LLM (hivemind-ovos-agent-plugin has nothing to say to the
-         corpus sentences: only the reference skill is installed). Its listener waits for a
-         wake word: a TEST DOUBLE (tests/hivemind_wakeword.py) stands for the satellite's wake
-         word and fires when the clip starts; the wake word is not part of what is measured.
+         corpus sentences: only the reference skill is installed). Two labelled stand-ins from
+         tests/hivemind_stock_audio.py run in its hub: a TEST DOUBLE of the satellite's wake
+         word (fires when the clip starts; the wake word is not part of what is measured) and
+         the stock class with its listener thread's socket writes posted to the hub's IOLoop
+         (`--stock-as-is`: the class unchanged).
 
-    python bench/hivemind_latency.py --runs 8 [--text-only | --audio-only]
+    python bench/hivemind_latency.py --runs 8 [--text-only | --audio-only] [--logs DIR]
 
 Needs the dev requirements (hivemind-core, ovos-core). Uses the test fixtures' hub and satellite.
 """
@@ -85,9 +88,10 @@ def text_turn(sat: Satellite, text: str) -> float:
     return first
 
 
-def audio_turn(sat: Satellite, clip: np.ndarray) -> tuple[float, float]:
-    """Seconds from the last chunk of speech sent to the first `speak` and to the first
-    TTS_AUDIO received."""
+def audio_turn(sat: Satellite, clip: np.ndarray) -> dict[str, float]:
+    """Seconds from the last chunk of speech sent to the transcript the hub echoes to the
+    satellite (`recognizer_loop:utterance`, both paths send it), to the first `speak` and to
+    the first TTS_AUDIO received."""
     sat.drain()
     while not sat.tts.audio.empty():
         sat.tts.audio.get_nowait()
@@ -97,15 +101,18 @@ def audio_turn(sat: Satellite, clip: np.ndarray) -> tuple[float, float]:
     feeder.start()
     try:
         first = sat.next("speak", timeout=90)
-        to_speak = time.monotonic() - speech_end[0]
+        end = speech_end[0]
+        took = {"speak": time.monotonic() - end}
         sat.emit("speak:synth", {"utterance": first.data["utterance"], "lang": "en-US"})
         sat.tts.audio.get(timeout=60)
-        to_audio = time.monotonic() - speech_end[0]
+        took["tts_audio"] = time.monotonic() - end
+        heard = sat.first_arrival("recognizer_loop:utterance", after=end)
+        took["transcript"] = heard - end if heard is not None else math.nan
         sat.next("ovos.utterance.handled", timeout=60)
     finally:
         done.set()
         feeder.join()
-    return to_speak, to_audio
+    return took
 
 
 def stream(sat: Satellite, clip: np.ndarray, done: threading.Event, speech_end: list) -> None:
@@ -220,16 +227,17 @@ def main() -> None:
                 theirs.append(audio_turn(stock_mic, clips[i % len(clips)]))
             out["raw audio: end of speech → first TTS_AUDIO"] = {
                 "ours (hivemind-realtime-audio-plugin → server voice loop)": stats(
-                    [t[1] for t in mine]
+                    [t["tts_audio"] for t in mine]
                 ),
                 "stock (hivemind-audio-binary-protocol, same engines, same agent)": stats(
-                    [t[1] for t in theirs]
+                    [t["tts_audio"] for t in theirs]
                 ),
             }
-            out["raw audio: end of speech → first speak (part of the above)"] = {
-                "ours": stats([t[0] for t in mine]),
-                "stock": stats([t[0] for t in theirs]),
-            }
+            for stage in ("transcript", "speak"):
+                out[f"raw audio: end of speech → {stage} (part of the above)"] = {
+                    "ours": stats([t[stage] for t in mine if not math.isnan(t[stage])]),
+                    "stock": stats([t[stage] for t in theirs if not math.isnan(t[stage])]),
+                }
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 

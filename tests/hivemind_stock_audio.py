@@ -12,9 +12,10 @@ or benchmark hub, with two plainly labelled stand-ins. Both are loaded in the hu
 
 2. The stock protocol, with its writes posted to the hub's IOLoop. The stock listener thread
    calls `client.send` itself (record_begin, the utterance, …) while the hub's IOLoop thread
-   writes too; tornado's `write_message` is not thread-safe, and in the first bench run the
-   satellite got a corrupt frame ("Error -3 while decompressing data") and lost its connection.
-   `LoopSafeAudioBinaryProtocol` is the stock class with only that changed: the connection's
+   writes too; tornado's handlers are not thread-safe. In the first bench run with the
+   unchanged class a satellite got a corrupt frame ("Error -3 while decompressing data") and
+   lost its connection; a later run of the unchanged class did not, so the link is likely, not
+   shown. `LoopSafeAudioBinaryProtocol` is the stock class with only that changed: the connection's
    `send_msg` hands the frame to the IOLoop (`add_callback`, thread-safe) — what our own plugins
    do (plugins/hivemind_realtime_agent_plugin/agent.py, `send_hive`). It adds no decoding, no
    synthesis and no waiting, so the stock path's latency is its own.
