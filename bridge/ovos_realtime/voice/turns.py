@@ -10,9 +10,8 @@ Events, in stream time (ms of audio since the session started):
 `semantic_vad` decides the window with an end-of-turn model when one is loaded (Smart Turn v3,
 voice/turn_model.py): at each pause the turn's audio is scored once the quiet has lasted
 `model_points_ms` (200 ms, where pipecat scores it, after its VAD's stop_secs, and again at
-400 ms: each must say "complete"); a probability at/above the
-eagerness' threshold ends the turn after a short window, below it the turn waits up to the
-ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
+400 ms: each must say "complete"); a probability at/above the eagerness' threshold ends the
+turn after a short window, below it the turn waits up to the ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
 model agrees the turn is done but the transcript ends on a trailing word, a second signal), it
 decides from what was said: a complete sentence ends the turn sooner, a trailing word ("and",
 "so", "the"…) makes it wait up to the ceiling.
