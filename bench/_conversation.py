@@ -85,7 +85,11 @@ class Conversation:
         self._reader: asyncio.Task | None = None
 
     async def open(self) -> Conversation:
-        self.conn = await self.client.realtime.connect(model="ovos-realtime").enter()
+        # A loaded machine can hold the server's loop past websockets' 20 s ping timeout.
+        options: dict = {"ping_timeout": 120}
+        self.conn = await self.client.realtime.connect(
+            model="ovos-realtime", websocket_connection_options=options
+        ).enter()
         async for event in self.conn:
             if event.type == "session.created":
                 break

@@ -306,6 +306,7 @@ class Side:
         self.turns: list[dict] = []
         self.fresh: list[dict] = []
         self.pair: list[dict] = []
+        self.errors: list[str] = []
 
     def report(self) -> dict:
         marks = read_marks(self.server.log_path)
@@ -318,6 +319,7 @@ class Side:
             t["stopped_to_first_audio_ms"] for t in self.pair if "stopped_to_first_audio_ms" in t
         ]
         return {
+            "errors": self.errors,
             "conversation": {
                 "stopped_to_first_audio_ms": by_length(self.turns, "stopped_to_first_audio_ms"),
                 "speech_end_to_first_audio_ms": by_length(
@@ -363,37 +365,64 @@ def short(turn: dict) -> str:
 
 async def converse(sides: list[Side], turns: int, fresh_runs: int, pair_turns: int) -> None:
     """Each step runs on every side in turn (the first side alternates), so that the machine's
-    load hits both alike."""
-    clips = {name: Clip.load(name, load(name)) for name in CONVERSATION}
-    fresh_clips = [load(name) for name in CLIPS]
-    instructions = "Answer in one short sentence."
+    load hits both alike. A phase that fails is noted in the report; the others still count."""
+    for phase in (_conversation_phase, _fresh_phase, _pair_phase):
+        try:
+            await phase(sides, turns, fresh_runs, pair_turns)
+        except Exception as exc:
+            progress(f"{phase.__name__} failed: {exc!r}")
+            for side in sides:
+                side.errors.append(f"{phase.__name__}: {exc!r}")
 
-    def order(step: int) -> list[Side]:
-        return sides if step % 2 == 0 else sides[::-1]
 
+def _order(sides: list[Side], step: int) -> list[Side]:
+    return sides if step % 2 == 0 else sides[::-1]
+
+
+def _clips() -> dict[str, Clip]:
+    return {name: Clip.load(name, load(name)) for name in CONVERSATION}
+
+
+INSTRUCTIONS = "Answer in one short sentence."
+
+
+async def _conversation_phase(sides: list[Side], turns: int, *_: int) -> None:
+    clips = _clips()
     for side in sides:  # warm-up: the first turn loads what loads lazily
-        await spoken_turn(side.client, fresh_clips[0])
+        await spoken_turn(side.client, load(CLIPS[0]))
         progress(f"{side.name}: warmed up")
-    talks = {side.name: await Conversation(side.client, instructions).open() for side in sides}
-    for step in range(turns):
-        for side in order(step):
-            clip = clips[CONVERSATION[step % len(CONVERSATION)]]
-            side.turns.append(await talks[side.name].turn(clip))
-            progress(f"{side.name}: turn {step + 1}/{turns} {short(side.turns[-1])}")
-    for talk in talks.values():
-        await talk.close()
+    talks = {side.name: await Conversation(side.client, INSTRUCTIONS).open() for side in sides}
+    try:
+        for step in range(turns):
+            for side in _order(sides, step):
+                clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+                side.turns.append(await talks[side.name].turn(clip))
+                progress(f"{side.name}: turn {step + 1}/{turns} {short(side.turns[-1])}")
+    finally:
+        for talk in talks.values():
+            await talk.close()
+
+
+async def _fresh_phase(sides: list[Side], turns: int, fresh_runs: int, *_: int) -> None:
+    fresh_clips = [load(name) for name in CLIPS]
     for step in range(fresh_runs):
-        for side in order(step):
+        for side in _order(sides, step):
             side.fresh.append(await spoken_turn(side.client, fresh_clips[step % len(fresh_clips)]))
             progress(f"{side.name}: fresh session {step + 1}/{fresh_runs}")
-    for side in order(0):
-        pair = [await Conversation(side.client, instructions).open() for _ in range(2)]
-        for step in range(pair_turns):
-            clip = clips[CONVERSATION[step % len(CONVERSATION)]]
-            side.pair.extend(await asyncio.gather(*(talk.turn(clip) for talk in pair)))
-            progress(f"{side.name}: two sessions, turn {step + 1}/{pair_turns}")
-        for talk in pair:
-            await talk.close()
+
+
+async def _pair_phase(sides: list[Side], turns: int, fresh_runs: int, pair_turns: int) -> None:
+    clips = _clips()
+    for side in sides:
+        pair = [await Conversation(side.client, INSTRUCTIONS).open() for _ in range(2)]
+        try:
+            for step in range(pair_turns):
+                clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+                side.pair.extend(await asyncio.gather(*(talk.turn(clip) for talk in pair)))
+                progress(f"{side.name}: two sessions, turn {step + 1}/{pair_turns}")
+        finally:
+            for talk in pair:
+                await talk.close()
 
 
 def server_config(args: argparse.Namespace) -> dict:
