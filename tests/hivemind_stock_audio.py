@@ -15,10 +15,13 @@ or benchmark hub, with two plainly labelled stand-ins. Both are loaded in the hu
    writes too; tornado's handlers are not thread-safe. In the first bench run with the
    unchanged class a satellite got a corrupt frame ("Error -3 while decompressing data") and
    lost its connection; a later run of the unchanged class did not, so the link is likely, not
-   shown. `LoopSafeAudioBinaryProtocol` is the stock class with only that changed: the connection's
-   `send_msg` hands the frame to the IOLoop (`add_callback`, thread-safe) — what our own plugins
-   do (plugins/hivemind_realtime_agent_plugin/agent.py, `send_hive`). It adds no decoding, no
-   synthesis and no waiting, so the stock path's latency is its own.
+   shown. The listener thread also injects the transcript with the hub's `handle_message`,
+   which updates the client's row in the hub's JSON database while the IOLoop does the same for
+   the arriving audio; in one run the row read back as None (`update_last_seen`), the error was
+   uncaught and the satellite was disconnected. `LoopSafeAudioBinaryProtocol` is the stock class
+   with only those two calls moved onto the IOLoop (`add_callback`, thread-safe) — what our own
+   plugins do (plugins/hivemind_realtime_agent_plugin/agent.py, `send_hive`). It adds no
+   decoding, no synthesis and no waiting, so the stock path's latency is its own.
 
 `register(env, folder)` writes a minimal `*.dist-info` with both entry points into `folder` and
 puts that folder and the repository on the process's PYTHONPATH (ovos-plugin-manager and
@@ -35,6 +38,7 @@ import numpy as np
 from hivemind_audio_binary_protocol.protocol import AudioBinaryProtocol
 from hivemind_core.protocol import HiveMindClientConnection
 from ovos_plugin_manager.templates.hotwords import HotWordEngine
+from tornado import ioloop
 
 WAKE_WORD_PLUGIN = "ovos-ww-plugin-stream-start-test-double"
 BINARY_PLUGIN = "hivemind-audio-binary-protocol-loop-safe"
@@ -68,6 +72,21 @@ class LoopSafeAudioBinaryProtocol(AudioBinaryProtocol):
 
         loop, send = HiveMindTornadoWebSocket.loop, client.send_msg
         client.send_msg = lambda payload, is_bin: loop.add_callback(send, payload, is_bin)
+        hub = self.hm_protocol
+        if not getattr(hub, "_loop_safe", False):
+            # The listener thread also injects the transcript with hub.handle_message, which
+            # updates the client's row in the JSON database while the IOLoop does the same for
+            # the audio arriving: a run saw the row read back as None, an uncaught error and
+            # the satellite disconnected. Run it on the loop too.
+            handle = hub.handle_message
+
+            def on_loop(message: Any, peer: HiveMindClientConnection) -> None:
+                if ioloop.IOLoop.current(instance=False) is loop:
+                    handle(message, peer)
+                else:
+                    loop.add_callback(handle, message, peer)
+
+            hub.handle_message, hub._loop_safe = on_loop, True
         super().add_listener(client)
 
 
