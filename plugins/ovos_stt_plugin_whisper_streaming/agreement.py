@@ -16,9 +16,13 @@ LOG = logging.getLogger(__name__)
 _NON_WORD = re.compile(r"[^\w']+")
 
 
-def _key(word: Word) -> str:
+def word_key(text: str) -> str:
     # Agreement ignores case and punctuation, so "hello," and "Hello" count as the same word.
-    return _NON_WORD.sub("", word.text.lower())
+    return _NON_WORD.sub("", text.lower())
+
+
+def _key(word: Word) -> str:
+    return word_key(word.text)
 
 
 class LocalAgreement:

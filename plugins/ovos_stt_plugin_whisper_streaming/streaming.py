@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .agreement import LocalAgreement, join_words
+from .agreement import LocalAgreement, join_words, word_key
 from .audio import WHISPER_RATE, Resampler, pcm16_to_float
 from .config import WhisperSTTConfig
 from .engine import Abandoned, Decoded, WhisperEngine, Word
@@ -373,7 +373,7 @@ class StreamingTranscriber:
                 timestamps=not prefix,
             )
             if prefix:
-                text = (text + decoded.raw_text).strip()
+                text = (text + _after_restart(decoded.raw_text, snap.in_window)).strip()
             else:
                 # The agreement's rules for words already committed, without changing it.
                 tail = LocalAgreement.fresh(
@@ -409,3 +409,23 @@ class StreamingTranscriber:
 def _shift(decoded: Decoded, offset: float) -> list[Word]:
     """The decode's words in stream time (the window started at `offset`)."""
     return [Word(w.start + offset, w.end + offset, w.text) for w in decoded.words]
+
+
+def _after_restart(tail: str, prefix: list[Word]) -> str:
+    """When every word was already committed, Whisper may transcribe the window again after
+    the forced prefix ("...terms of address. The more in approach ... terms of address."):
+    a tail that starts over with the prefix's words loses them."""
+    said = tail.split()
+    if not said or not prefix:
+        return tail
+    keys = [word_key(w.text) for w in prefix]
+    head = [word_key(w) for w in said[: len(keys)]]
+    n = min(3, len(keys))
+    if head[:n] != keys[:n]:
+        return tail
+    # Drop the repeated prefix (as far as it matches), keep what follows it.
+    same = 0
+    while same < len(head) and head[same] == keys[same]:
+        same += 1
+    rest = said[same:] if same == len(keys) else []
+    return (" " + " ".join(rest)) if rest else ""
