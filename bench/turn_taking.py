@@ -73,14 +73,14 @@ SHORT = {
 MODES = {
     "server_vad": ({"type": "server_vad"}, False, True, ()),
     "semantic_vad_words": ({"type": "semantic_vad"}, False, True, ()),
-    # the default scoring points (voice.turns.MODEL_POINTS_MS: 200 and 400 ms of quiet)
+    # the default scoring points (voice.turns.MODEL_POINTS_MS: once, at 96 ms of quiet)
     "semantic_vad_model": ({"type": "semantic_vad"}, True, True, ()),
     "semantic_vad_model_only": ({"type": "semantic_vad"}, True, False, ()),
     # once, where pipecat scores (after its VAD's stop_secs, 0.2 s of quiet)
     "semantic_vad_model_at_200ms": ({"type": "semantic_vad"}, True, True, (200,)),
     "semantic_vad_model_only_at_200ms": ({"type": "semantic_vad"}, True, False, (200,)),
-    # once, as soon as the pause opens (96 ms of quiet)
-    "semantic_vad_model_at_96ms": ({"type": "semantic_vad"}, True, True, (96,)),
+    # twice: 200 and 400 ms, both must say "complete"
+    "semantic_vad_model_at_200_400ms": ({"type": "semantic_vad"}, True, True, (200, 400)),
     "semantic_vad_model_at_96_200_400ms": ({"type": "semantic_vad"}, True, True, (96, 200, 400)),
 }
 

@@ -111,7 +111,7 @@ def _answer(detector: TurnDetector, *probabilities: float) -> int:
 
 
 def test_the_turn_waits_for_the_model_then_ends_soon_when_complete():
-    detector = semantic()
+    detector = semantic(model_points_ms=(200, 400))
     assert _pause(detector) == ["started", "paused"]
     assert detector.awaiting_model and detector.take_score_requests() == []
     # Scored once the quiet reaches 200 ms (where pipecat scores) and again at 400 ms.

@@ -325,13 +325,20 @@ class VoicePipeline:
             self.turns.use_turn_probability(None)
             return
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.runtime.turn_executor, model.probability, audio)
 
-        def done(f: asyncio.Future[float]) -> None:
+        def score() -> float | None:  # the turn thread
+            if pause != self._pause or turn != self.turn:
+                return None  # speech resumed while it queued: no backlog of stale decisions
+            return model.probability(audio)
+
+        future = loop.run_in_executor(self.runtime.turn_executor, score)
+
+        def done(f: asyncio.Future[float | None]) -> None:
             if pause != self._pause or turn != self.turn or self.turns is None:
                 return  # speech resumed, or the turn ended, before the answer
             if f.cancelled() or f.exception() is not None:
-                log.warning("[%s] end-of-turn model failed: %r", self.name, f.exception())
+                why = "cancelled" if f.cancelled() else repr(f.exception())
+                log.warning("[%s] end-of-turn model failed: %s", self.name, why)
                 self.turns.use_turn_probability(None)
                 return
             log.debug(

@@ -9,8 +9,8 @@ Events, in stream time (ms of audio since the session started):
 
 `semantic_vad` decides the window with an end-of-turn model when one is loaded (Smart Turn v3,
 voice/turn_model.py): at each pause the turn's audio is scored once the quiet has lasted
-`model_points_ms` (200 ms, where pipecat scores it, after its VAD's stop_secs, and again at
-400 ms: each must say "complete"); a probability at/above the eagerness' threshold ends the
+`model_points_ms` (96 ms, as the pause opens; bench/turn_taking.py compares 200 ms, where
+pipecat scores, and several points that must each say "complete"); a probability at/above the eagerness' threshold ends the
 turn after a short window, below it the turn waits up to the ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
 model agrees the turn is done but the transcript ends on a trailing word, a second signal), it
 decides from what was said: a complete sentence ends the turn sooner, a trailing word ("and",
@@ -72,10 +72,12 @@ def is_speech(voiced_ms: int, span_ms: int) -> bool:
 # Gaps between words are shorter than this; a quiet this long is worth speculating on.
 _PAUSE_MS = 96
 # semantic_vad with the model: the quiet (ms) after which the turn's audio is scored; each score
-# must say "complete". pipecat scores once, after its VAD's stop_secs (0.2 s) of quiet; heard
-# again at 0.4 s it cut 4 of 15 inserted hesitations instead of 7, and no complete turn at a
-# comma, for 0.2 s more wait (bench/turn_taking.py, README "Turn detection").
-MODEL_POINTS_MS: tuple[int, ...] = (200, 400)
+# must say "complete". Once, as the pause opens: on the bench it cut fewer inserted hesitations
+# (5 of 15) than once at 200 ms, where pipecat scores (7), and ended complete turns sooner. At
+# 200 and 400 ms it cut 4 and split no complete turn at a comma, but its verdict comes ~0.4 s +
+# two decisions after the last word, and a stop is only noticed when audio arrives: a client
+# that stops streaming after 1 s of quiet (the voice-loop test) got no speech_stopped.
+MODEL_POINTS_MS: tuple[int, ...] = (96,)
 
 
 def trails_off(transcript: str) -> bool:
