@@ -349,3 +349,25 @@ async def test_the_answer_restarts_when_the_pauses_decode_differs(early, stt):
     assert early.llm.asked == ["alpha. beta.", "alpha. beta gamma?"]
     assert types(early.emit.events).count("response.created") == 1
     assert text_of(early.emit.events) == "Hello! You said: alpha. beta gamma?"
+
+
+async def test_a_verdict_after_the_last_chunk_still_ends_the_turn(early, stt):
+    """semantic_vad waits for the pause's transcript; when it comes after the client stopped
+    sending (as a push-to-talk client or a paused stream does), the turn still ends."""
+    await early.handle(
+        {
+            "type": "session.update",
+            "session": {
+                "audio": {
+                    "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}
+                }
+            },
+        }
+    )
+    await send(early, speech(0.6), silence(0.4))  # then nothing more
+    await asyncio.sleep(0.1)
+    assert "input_audio_buffer.speech_stopped" not in types(early.emit.events)
+    stt.peek_gate.set()  # "alpha." is a finished sentence: 200 ms of quiet is enough
+    await early.emit.until("input_audio_buffer.speech_stopped", timeout=3)
+    await early.emit.until("response.done", timeout=5)
+    assert text_of(early.emit.events) == "Hello! You said: alpha."

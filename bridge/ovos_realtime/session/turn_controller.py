@@ -61,11 +61,20 @@ class TurnController:
     def __init__(self, session: "RealtimeSession", runtime: VoiceRuntime) -> None:
         self.session = session
         self.pipeline = VoicePipeline(
-            runtime, session.id, on_partial=self._on_partial, turn_model=runtime.turn_model
+            runtime,
+            session.id,
+            on_partial=self._on_partial,
+            turn_model=runtime.turn_model,
+            on_late_stop=self._on_late_stop,
         )
         self._item_id: str | None = None
         self._item_turn = -1  # the pipeline turn that _item_id names
         self._speculation: Speculation | None = None
+        # Turn events are handled one at a time, in order: those from the audio and those that
+        # a late verdict causes between two chunks (or after the last one).
+        self._turn_lock = asyncio.Lock()
+        self._late: list[TurnEvent] = []
+        self._late_tasks: set[asyncio.Task] = set()
 
     # ---- config ----
 
@@ -110,9 +119,11 @@ class TurnController:
             return
         self._sync_config()
         try:
-            async with contextlib.aclosing(self.pipeline.feed(data)) as events:
+            async with self._turn_lock, contextlib.aclosing(self.pipeline.feed(data)) as events:
+                await self._handle_late()
                 async for event in events:
                     await self._on_turn(event)
+                    await self._handle_late()  # before the chunk's next frames are read
         except TurnTooLong as exc:
             raise ProtocolError(
                 f"The input audio buffer is full: {exc}. Commit or clear the buffer.",
@@ -139,9 +150,31 @@ class TurnController:
 
     def close(self) -> None:
         self._drop_speculation()
+        for task in self._late_tasks:
+            task.cancel()
         self.pipeline.end_turn()
 
     # ---- turns ----
+
+    def _on_late_stop(self, event: TurnEvent) -> None:
+        """The pipeline ended the turn between chunks: act on it now, not at the next chunk
+        (a client may have stopped sending at the end of its speech)."""
+        self._late.append(event)
+        task = asyncio.create_task(self._handle_late_now())
+        task.set_name(f"late turn end {self.session.id}")
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
+
+    async def _handle_late_now(self) -> None:
+        try:
+            async with self._turn_lock:
+                await self._handle_late()
+        except Exception:  # no client event to answer with an error: the log says it
+            log.exception("[%s] ending the turn failed", self.session.id)
+
+    async def _handle_late(self) -> None:
+        while self._late:
+            await self._on_turn(self._late.pop(0))
 
     async def _on_turn(self, event: TurnEvent) -> None:
         if event.kind == "started":

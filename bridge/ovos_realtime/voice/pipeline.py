@@ -39,6 +39,8 @@ NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -0.7
 # (turn number, whole stable text so far, what it adds to the previous partial)
 OnPartial = Callable[[int, str, str], None]
+# A turn ended by a verdict that came after the last audio (the caller acts as on feed's "stopped").
+OnLateStop = Callable[[TurnEvent], None]
 
 
 class TurnTooLong(Exception):
@@ -52,12 +54,14 @@ class VoicePipeline:
         name: str = "-",
         on_partial: OnPartial | None = None,
         turn_model: bool = True,
+        on_late_stop: OnLateStop | None = None,
     ) -> None:
         """`turn_model=False`: semantic_vad decides from the transcript alone (for comparison)."""
         self.runtime = runtime
         self.use_turn_model = turn_model
         self.name = name  # for logs: the session it serves
         self.on_partial = on_partial
+        self.on_late_stop = on_late_stop
         self.detector = SpeechDetector(runtime.engines.new_vad())
         self.turns: TurnDetector | None = None  # None: manual turns (the caller commits)
         self.language: str | None = None
@@ -237,6 +241,7 @@ class VoicePipeline:
         if future is self._peek and not future.cancelled() and future.exception() is None:
             if self.turns is not None:
                 self.turns.use_transcript(future.result(), final=True)
+                self._recheck_window()
 
     async def finish(self) -> str:
         """The turn's final text ("" when it was not speech); the turn ends (even when the
@@ -349,8 +354,21 @@ class VoicePipeline:
                 audio.size / RATE,
             )
             self.turns.use_turn_probability(f.result())
+            self._recheck_window()
 
         future.add_done_callback(done)
+
+    def _recheck_window(self) -> None:
+        """A verdict (the model's, the pause's transcript) may come after the last audio: a
+        client that stops sending at the end of its speech must still see its turn end, not
+        wait for the next chunk (which may come much later)."""
+        if self.turns is None or self.on_late_stop is None:
+            return
+        stop = self.turns.check_window()
+        if stop is not None:
+            log.debug("[%s] turn ended by a late verdict", self.name)
+            self._stopped = stop
+            self.on_late_stop(stop)
 
     def _feed_turn(self, samples: np.ndarray) -> None:
         self._turn_samples += samples.size
