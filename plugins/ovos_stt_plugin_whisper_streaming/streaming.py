@@ -412,20 +412,16 @@ def _shift(decoded: Decoded, offset: float) -> list[Word]:
 
 
 def _after_restart(tail: str, prefix: list[Word]) -> str:
-    """When every word was already committed, Whisper may transcribe the window again after
-    the forced prefix ("...terms of address. The more in approach ... terms of address."):
-    a tail that starts over with the prefix's words loses them."""
+    """Whisper may transcribe the window again after the forced prefix ("The more in" +
+    " approach ... of address. The more in approach ... of address."): the tail is cut where
+    the turn's first words come again."""
     said = tail.split()
-    if not said or not prefix:
+    whole = [word_key(w.text) for w in prefix] + [word_key(w) for w in said]
+    n = min(3, len(whole))
+    if n < 2:
         return tail
-    keys = [word_key(w.text) for w in prefix]
-    head = [word_key(w) for w in said[: len(keys)]]
-    n = min(3, len(keys))
-    if head[:n] != keys[:n]:
-        return tail
-    # Drop the repeated prefix (as far as it matches), keep what follows it.
-    same = 0
-    while same < len(head) and head[same] == keys[same]:
-        same += 1
-    rest = said[same:] if same == len(keys) else []
-    return (" " + " ".join(rest)) if rest else ""
+    for j in range(len(said)):
+        at = len(prefix) + j  # this tail word's place in the whole text
+        if at >= n and whole[at : at + n] == whole[:n]:
+            return (" " + " ".join(said[:j])) if j else ""
+    return tail
