@@ -25,7 +25,8 @@ run, rounds alternating. Prints JSON (seconds: n, median, p95 nearest rank).
 
     python bench/hivemind_latency.py --runs 8 [--text-only | --audio-only] [--logs DIR]
 
-Needs the dev requirements (hivemind-core, ovos-core). Uses the test fixtures' hub and satellite.
+Needs the dev requirements (hivemind-core, ovos-core) and requirements/bench.txt (the stock
+binary protocol). Uses the test fixtures' hub and satellite.
 """
 
 from __future__ import annotations
