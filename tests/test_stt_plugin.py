@@ -209,6 +209,11 @@ def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
     three = prefix[:3]  # as it happened: 3 words committed, the tail then started over
     rest = " " + " ".join(said.split()[3:])
     assert _after_restart(rest + said, three) == rest
+    # A phrase said twice is not a restart (ljspeech_LJ001-0005 lost its last seven words).
+    opening = " The invention of movable metal letters in the middle of the 15th century may"
+    twice = [Word(i * 0.3, i * 0.3 + 0.2, " " + w) for i, w in enumerate(opening.split())]
+    ending = " justly be considered as the invention of the art of printing."
+    assert _after_restart(ending, twice) == ending
 
 
 def test_speech_evidence_tells_speech_from_noise(stt, corpus):

@@ -414,14 +414,16 @@ def _shift(decoded: Decoded, offset: float) -> list[Word]:
 def _after_restart(tail: str, prefix: list[Word]) -> str:
     """Whisper may transcribe the window again after the forced prefix ("The more in" +
     " approach ... of address. The more in approach ... of address."): the tail is cut where
-    the turn's first words come again."""
+    the turn starts over. A restart repeats the opening at length, to (nearly) the end of the
+    text; a phrase said twice ("the invention of movable letters ... considered as the
+    invention of the art of printing") repeats a few words and goes on differently."""
     said = tail.split()
     whole = [word_key(w.text) for w in prefix] + [word_key(w) for w in said]
-    n = min(3, len(whole))
-    if n < 2:
-        return tail
     for j in range(len(said)):
         at = len(prefix) + j  # this tail word's place in the whole text
-        if at >= n and whole[at : at + n] == whole[:n]:
+        run = 0
+        while at + run < len(whole) and whole[at + run] == whole[run]:
+            run += 1
+        if at >= 2 and run >= max(2, min(at, 6)) and run >= 0.8 * (len(whole) - at):
             return (" " + " ".join(said[:j])) if j else ""
     return tail
