@@ -217,7 +217,7 @@ class VoicePipeline:
     def _stt_heard_noise(self) -> bool:
         """The STT's own verdict on the last peek/finish (when it gives one): a likely
         no-speech window (NO_SPEECH_PROB) decoded without confidence (NO_SPEECH_LOGPROB)."""
-        evidence = getattr(self._stt, "speech_evidence", None) if self._stt else None
+        evidence = self._stt.speech_evidence if self._stt is not None else None
         if evidence is None:
             return False
         logprob = evidence.avg_logprob
@@ -288,7 +288,7 @@ class VoicePipeline:
                 self.name,
                 voiced,
                 span,
-                getattr(self._stt, "no_speech_prob", None) if self._stt else None,
+                self._stt.no_speech_prob if self._stt is not None else None,
                 text,
             )
             return ""
