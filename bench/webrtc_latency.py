@@ -1,5 +1,5 @@
 """End of speech → first audio, over WebRTC and over the WebSocket, same clips, one server, one
-run (the embedded defaults: SmolLM2, Whisper tiny.en, Piper joe, dual VAD). Prints JSON.
+run (the embedded defaults: the default LLM, Whisper tiny.en, Piper joe, dual VAD). Prints JSON.
 
 Both clients speak the same corpus clips in real time and mark the moment the clip's last
 sample left them; then:
