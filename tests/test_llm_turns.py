@@ -77,6 +77,23 @@ async def test_the_next_turn_reads_only_its_new_tokens(brain):
 
 
 @pytest.mark.slow
+async def test_words_read_ahead_while_the_user_speaks_are_not_read_again(brain):
+    """The voice loop hands the brain the turn's words so far (`prepare`); the answer to the
+    finished turn then reads only its last words and the template's closing tokens."""
+    system = "You are a voice assistant for a bakery. Answer in one short sentence."
+    heard = "Could you tell me which of your breads"
+    said = heard + " has no wheat in it?"
+    _, cold = await ask(brain, chat_messages(system, [user("Hello there, are you open?")]))
+    brain.prepare(BrainRequest(messages=chat_messages(system, [user(heard)])))
+    await asyncio.get_running_loop().run_in_executor(brain._executor, lambda: None)  # read
+    _, warm = await ask(brain, chat_messages(system, [user(said)]))
+    cold_read = cold.input_tokens - cold.cached_tokens
+    warm_read = warm.input_tokens - warm.cached_tokens
+    # The system prompt was cached already; the heard words (~8 tokens) were read ahead.
+    assert warm_read <= 12 and warm_read < cold_read, (cold, warm)
+
+
+@pytest.mark.slow
 async def test_an_abandoned_generation_frees_the_llm_thread_at_its_next_token(brain, caplog):
     """A dropped speculation closes its stream: the generation stops at its next token, before
     the next request's prompt is read (not after its 200-token budget)."""

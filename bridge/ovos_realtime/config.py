@@ -77,6 +77,9 @@ class LLMSettings(_Section):
     # Prompt reading is one batch, not a barrier per token: it may use every core that is idle
     # when a response starts (~2x faster on 2 cores). A number fixes it; 0 = auto.
     batch_threads: int = Field(0, ge=0)
+    # An answer's first tokens (the first clause, which the user waits for) with the cores idle
+    # when it starts, until a token comes slower (brain/llama_threads.py). 0 = auto; 1 = off.
+    sprint_threads: int = Field(0, ge=0)
     # Greedy, and a repeat penalty: with these SmolLM2 answered 24 of 35 everyday requests with
     # no loop, against 16 with loops at 0.7 and no penalty (bench/answer_quality.py;
     # Qwen2.5-Coder-0.5B, the default model: 30). The

@@ -84,3 +84,11 @@ class Brain(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A brain that can read a prompt before it is asked to answer it: the voice loop hands it
+    the request a turn would make with the words heard so far (brain/llama_embedded.py)."""
+
+    def prepare(self, request: BrainRequest) -> None: ...

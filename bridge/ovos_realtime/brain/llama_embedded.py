@@ -13,6 +13,11 @@ the conversation answered last; another session's turn keeps only the common pre
 prompt). Saving the state per session was not chosen: llama-cpp-python's `save_state` copies the
 logits buffer (n_batch × vocabulary floats, ~300 MB for Qwen2.5), far more than the re-read costs.
 `Finished.cached_tokens` says how many prompt tokens were not read again.
+
+Reading ahead: while the user still speaks, `prepare()` gets the request the turn would make
+with the words heard so far, and the idle generation thread reads that prompt up to those words
+into the cache, a few tokens at a time (it yields to a real answer between batches). When the
+turn ends, the answer reads only the last words and the template's closing tokens.
 """
 
 import asyncio
@@ -34,6 +39,7 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
+from ovos_realtime.brain.llama_threads import ThreadPlan
 from ovos_realtime.brain.models import resolve_gguf
 from ovos_realtime.brain.tool_prompt import (
     argument_schema,
@@ -43,13 +49,14 @@ from ovos_realtime.brain.tool_prompt import (
     plain_messages,
 )
 from ovos_realtime.config import LLMSettings
-from ovos_realtime.cpu import idle_cores
 from ovos_realtime.ids import new_id
 from ovos_realtime.threads import lower_priority
 
 log = logging.getLogger(__name__)
 
 _END = object()
+# Tokens read ahead per llama.cpp call: an answer that comes waits at most for one such batch.
+READ_AHEAD_BATCH = 8
 
 
 class _Stopped(Exception):
@@ -83,7 +90,7 @@ class EmbeddedLlamaBackend:
             eos_token=self._llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
         )
-        self._batch_threads = settings.batch_threads or settings.threads
+        self._threads = ThreadPlan(settings, self._llama._ctx.set_n_threads)
         self._sampling = {
             "repeat_penalty": settings.repeat_penalty,
             "frequency_penalty": settings.frequency_penalty,
@@ -95,6 +102,11 @@ class EmbeddedLlamaBackend:
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="llm", initializer=lower_priority
         )
+        # Reading ahead: the latest request to read (the generation thread takes it), and the
+        # answers submitted and not started (reading ahead stops for them).
+        self._read_ahead_lock = threading.Lock()
+        self._to_read: BrainRequest | None = None
+        self._answers_waiting = 0
         log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
 
     def describe(self) -> dict[str, Any]:
@@ -122,6 +134,9 @@ class EmbeddedLlamaBackend:
             except RuntimeError:  # the loop is closed: nobody is listening
                 raise _Stopped from None
 
+        with self._read_ahead_lock:
+            self._answers_waiting += 1
+            self._to_read = None  # what it would have read, the answer reads now
         loop.run_in_executor(self._executor, self._generate_safely, request, push, stop)
         try:
             while (event := await queue.get()) is not _END:
@@ -131,9 +146,20 @@ class EmbeddedLlamaBackend:
         finally:
             stop.set()
 
+    def prepare(self, request: BrainRequest) -> None:
+        """Read `request`'s prompt up to its last user words into the cache, when the generation
+        thread is idle (the user is still speaking them: nothing is generated)."""
+        with self._read_ahead_lock:
+            idle = self._to_read is None
+            self._to_read = request
+        if idle:
+            self._executor.submit(self._read_ahead)
+
     def _generate_safely(
         self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
     ) -> None:
+        with self._read_ahead_lock:
+            self._answers_waiting -= 1
         try:
             if not stop.is_set():
                 self._generate(request, push, stop)
@@ -155,7 +181,7 @@ class EmbeddedLlamaBackend:
     def _generate(
         self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
     ) -> None:
-        self._set_batch_threads()
+        self._threads.for_answer()
         use_tools = bool(request.tools) and request.tool_choice != "none"
         messages = plain_messages(request.messages, request.tools if use_tools else [])
         budget = request.max_output_tokens or self.settings.max_output_tokens
@@ -198,14 +224,50 @@ class EmbeddedLlamaBackend:
         same = self._llama.longest_token_prefix(held, tokens)
         return min(same, len(tokens) - 1) if tokens else 0
 
-    def _set_batch_threads(self) -> None:
-        """auto: read the prompt with the cores that are idle now (never fewer than `threads`)."""
-        if self.settings.batch_threads:
+    # ---- reading ahead (the generation thread) ----
+
+    def _read_ahead(self) -> None:
+        while True:
+            with self._read_ahead_lock:
+                request, self._to_read = self._to_read, None
+                if request is None or self._answers_waiting:
+                    return
+            try:
+                self._read_prefix(request)
+            except Exception:  # only a cache warm-up: the answer reads the prompt itself
+                log.exception("reading ahead failed")
+
+    def _read_prefix(self, request: BrainRequest) -> None:
+        use_tools = bool(request.tools) and request.tool_choice != "none"
+        messages = plain_messages(request.messages, request.tools if use_tools else [])
+        words = str(messages[-1].get("content") or "") if messages else ""
+        if not words or messages[-1].get("role") != "user":
             return
-        batch = max(self.settings.threads, idle_cores() or 0)
-        if batch != self._batch_threads:
-            self._batch_threads = batch
-            self._llama._ctx.set_n_threads(self.settings.threads, batch)
+        prompt, _, _ = self._fit_prompt(
+            messages, request.max_output_tokens or self.settings.max_output_tokens
+        )
+        end = prompt.rfind(words)
+        if end < 0:
+            return
+        # Its last token may merge with the words that follow: not read.
+        tokens = self._tokens(prompt[: end + len(words)])[:-1]
+        llama = self._llama
+        start = llama.longest_token_prefix(llama._input_ids.tolist(), tokens)
+        if start >= len(tokens):
+            return
+        self._threads.for_reading_ahead()
+        began = time.perf_counter()
+        llama.n_tokens = start  # eval() drops the cache from here on
+        for at in range(start, len(tokens), READ_AHEAD_BATCH):
+            if self._answers_waiting:
+                break
+            llama.eval(tokens[at : at + READ_AHEAD_BATCH])
+        log.debug(
+            "read ahead %d tokens in %.0f ms (%d cached before)",
+            llama.n_tokens - start,
+            (time.perf_counter() - began) * 1000,
+            start,
+        )
 
     def _fit_prompt(self, messages: list[dict], budget: int) -> tuple[str, list[str], int]:
         """Render the chat template, dropping the oldest turns until prompt + answer fit."""
@@ -256,11 +318,13 @@ class EmbeddedLlamaBackend:
             if stop.is_set():
                 raise _Stopped
             counter.tokens += 1
+            self._threads.token()
             if counter.tokens == 1:
                 log.debug(
-                    "first token in %.0f ms (prompt read with %d threads)",
+                    "first token in %.0f ms (prompt read with %d threads, %d generating)",
                     (time.perf_counter() - began) * 1000,
-                    self._batch_threads,
+                    self._threads.batch_threads,
+                    self._threads.threads,
                 )
             if not started:
                 text = text.lstrip()
@@ -307,6 +371,7 @@ class EmbeddedLlamaBackend:
             if stop.is_set():
                 raise _Stopped
             counter.tokens += 1
+            self._threads.token()
             if text:
                 push(ToolArgumentsDelta(call_id=call_id, delta=text))
             if finish == "length":

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ovos_realtime.brain.base import Brain, BrainRequest, TextDelta
+from ovos_realtime.brain.base import Brain, BrainRequest, ReadsAhead, TextDelta
 from ovos_realtime.brain.tool_rounds import RoundEvent, answer_with_server_tools
 from ovos_realtime.brain.tools import ServerTool, ServerToolSource
 from ovos_realtime.core.extensions import ConversationInfo, Extension, SessionParts
@@ -136,6 +136,12 @@ class AssistantSession:
                     text.append(event.text)
                 yield event
         history.append({"role": "assistant", "content": "".join(text)})
+
+    def prepare(self, request: BrainRequest) -> None:
+        """A request that will likely come soon (a turn still being spoken): a brain that can
+        read ahead reads its prompt now; others ignore it."""
+        if isinstance(self.brain, ReadsAhead):
+            self.brain.prepare(request)
 
     def notify(self, hook: str, *args: Any) -> None:
         for observer in self.observers:

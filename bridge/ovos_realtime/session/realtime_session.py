@@ -12,13 +12,14 @@ from typing import Any
 from ovos_realtime.audio.formats import WireFormat
 from ovos_realtime.brain.base import BrainRequest, ToolSpec
 from ovos_realtime.brain.history import chat_messages
-from ovos_realtime.brain.tools import visible_server_tools
+from ovos_realtime.brain.tools import ServerTool, visible_server_tools
 from ovos_realtime.core.assistant import AssistantSession, Speak
 from ovos_realtime.protocol.errors import ProtocolError
 from ovos_realtime.session.conversation import Conversation, public_item
 from ovos_realtime.session.response import ResponseRun
 from ovos_realtime.session.settings import (
     TRANSCRIPTION,
+    ResponseSettings,
     SessionDefaults,
     default_session,
     public_session,
@@ -151,14 +152,7 @@ class RealtimeSession:
                 code="invalid_session_type",
                 param="type",
             )
-        offered = await self.assistant.server_tools()
-        settings = resolve_response(
-            self.config, params, frozenset(tool.spec.name for tool in offered)
-        )
-        client_tools = [ToolSpec.from_realtime(tool) for tool in settings.tools]
-        server_tools = {}
-        if settings.tool_choice != "none":
-            server_tools = visible_server_tools(offered, client_tools)
+        settings, request, server_tools = await self._brain_request(params, pending_items)
         if (
             not speculative
             and settings.in_conversation
@@ -168,16 +162,6 @@ class RealtimeSession:
                 "Conversation already has an active response in progress.",
                 code="conversation_already_has_active_response",
             )
-        request = BrainRequest(
-            messages=chat_messages(
-                settings.instructions,
-                self._context_items(settings.input_items) + (pending_items or []),
-            ),
-            tools=client_tools + [tool.spec for tool in server_tools.values()],
-            tool_choice=settings.tool_choice,
-            max_output_tokens=settings.max_output_tokens,
-            temperature=settings.temperature,
-        )
         speaks = settings.output_modalities == ["audio"] and self.assistant.voice is not None
         run = ResponseRun(
             settings=settings,
@@ -199,6 +183,38 @@ class RealtimeSession:
         if not speculative:
             self._track(run)
         return run
+
+    async def prepare_response(self, pending_items: list[dict[str, Any]]) -> None:
+        """Let the brain read ahead the prompt of the response a turn still being spoken would
+        start (`pending_items`: the turn's words so far). Nothing is generated or visible."""
+        if self.transcribes_only or self.active_response(in_conversation=True):
+            return
+        _, request, _ = await self._brain_request(None, pending_items)
+        self.assistant.prepare(request)
+
+    async def _brain_request(
+        self, params: dict[str, Any] | None, pending_items: list[dict[str, Any]] | None
+    ) -> tuple[ResponseSettings, BrainRequest, dict[str, ServerTool]]:
+        """The response's settings, the brain's request and the server tools it may call."""
+        offered = await self.assistant.server_tools()
+        settings = resolve_response(
+            self.config, params, frozenset(tool.spec.name for tool in offered)
+        )
+        client_tools = [ToolSpec.from_realtime(tool) for tool in settings.tools]
+        server_tools = {}
+        if settings.tool_choice != "none":
+            server_tools = visible_server_tools(offered, client_tools)
+        request = BrainRequest(
+            messages=chat_messages(
+                settings.instructions,
+                self._context_items(settings.input_items) + (pending_items or []),
+            ),
+            tools=client_tools + [tool.spec for tool in server_tools.values()],
+            tool_choice=settings.tool_choice,
+            max_output_tokens=settings.max_output_tokens,
+            temperature=settings.temperature,
+        )
+        return settings, request, server_tools
 
     def adopt(self, run: ResponseRun) -> bool:
         """Make a speculative response real, unless another response took the floor meanwhile."""

@@ -75,6 +75,7 @@ class TurnController:
         self._turn_lock = asyncio.Lock()
         self._late: list[TurnEvent] = []
         self._late_tasks: set[asyncio.Task] = set()
+        self._reading_ahead: set[asyncio.Task] = set()  # (held here: the loop keeps weak refs)
 
     # ---- config ----
 
@@ -213,8 +214,10 @@ class TurnController:
                 }
             )
 
-    def _on_partial(self, turn: int, _text: str, delta: str) -> None:
-        if self._transcribing and turn == self.pipeline.turn:
+    def _on_partial(self, turn: int, text: str, delta: str) -> None:
+        if turn != self.pipeline.turn:
+            return
+        if self._transcribing:
             self.session.emit(
                 {
                     "type": "conversation.item.input_audio_transcription.delta",
@@ -223,6 +226,23 @@ class TurnController:
                     "delta": delta,
                 }
             )
+        if self._turn_config.get("create_response", True):
+            self._read_ahead(text)
+
+    def _read_ahead(self, text: str) -> None:
+        """The brain reads the prompt with the words heard so far while the user speaks on, so
+        the answer only reads the turn's last words (brain/llama_embedded.py)."""
+        task = asyncio.create_task(
+            self.session.prepare_response([_user_item(self._current_item_id(), text)])
+        )
+        task.set_name(f"read ahead {self.session.id}")
+        self._reading_ahead.add(task)
+        task.add_done_callback(self._read_ahead_done)
+
+    def _read_ahead_done(self, task: asyncio.Task) -> None:
+        self._reading_ahead.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("[%s] reading ahead failed: %r", self.session.id, task.exception())
 
     async def speculate(self, speculation: Speculation) -> None:
         """At a pause: the final transcript so far, and the response to it, held back.
