@@ -16,6 +16,7 @@ from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.settings import SessionDefaults
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.runtime import VoiceRuntime
+from ovos_realtime.voice.turn_model import SmartTurn
 
 from tests.realtime_helpers import Recorder, text_of, types
 from tests.scripted_llm import ScriptedLLM
@@ -371,3 +372,55 @@ async def test_a_verdict_after_the_last_chunk_still_ends_the_turn(early, stt):
     await early.emit.until("input_audio_buffer.speech_stopped", timeout=3)
     await early.emit.until("response.done", timeout=5)
     assert text_of(early.emit.events) == "Hello! You said: alpha."
+
+
+# ---- semantic_vad's end-of-turn model (the real Smart Turn file; its failure injected) ----
+
+
+@pytest.fixture
+async def model_session(stt):
+    stt.punctuate = True  # "alpha.": the transcript rule's window is the short one
+    recorder = Recorder()
+    runtime = VoiceRuntime(FakeEngines(stt=stt, tts=None, vad_config={}), turn_model=True)
+    session = RealtimeSession(
+        session_id="sess_m",
+        assistant=AssistantSession("sess_m", Persona("t"), ScriptedLLM(), voice=runtime),
+        defaults=SessionDefaults(model="m", instructions=""),
+        emit=recorder,
+    )
+    session.recorder = recorder
+    await session.handle(
+        {
+            "type": "session.update",
+            "session": {
+                "output_modalities": ["text"],
+                "audio": {
+                    "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}
+                },
+            },
+        }
+    )
+    yield session
+    await session.close()
+    runtime.shutdown()
+
+
+async def test_a_failed_model_after_the_last_chunk_still_ends_the_turn(model_session, monkeypatch):
+    """The model fails after the client stopped sending: the transcript rule decides ("alpha."
+    is complete: 200 ms of quiet, already heard) and the turn ends then, not at the next chunk."""
+    gate = threading.Event()
+
+    def broken(self, audio):  # the turn thread
+        gate.wait(5)
+        raise RuntimeError("model broke")
+
+    monkeypatch.setattr(SmartTurn, "probability", broken)
+    rec = model_session.recorder
+    await send(model_session, speech(0.6), silence(0.4))  # then nothing more
+    await asyncio.sleep(0.1)
+    assert "input_audio_buffer.speech_stopped" not in types(rec.events)  # waiting for the model
+    gate.set()
+    # Well before the stalled-client fallback could end it (a second after the last chunk).
+    await rec.until("input_audio_buffer.speech_stopped", timeout=0.5)
+    await rec.until("response.done", timeout=5)
+    assert text_of(rec.events) == "Hello! You said: alpha."

@@ -344,7 +344,8 @@ class VoicePipeline:
             if f.cancelled() or f.exception() is not None:
                 why = "cancelled" if f.cancelled() else repr(f.exception())
                 log.warning("[%s] end-of-turn model failed: %s", self.name, why)
-                self.turns.use_turn_probability(None)
+                self.turns.use_turn_probability(None)  # the transcript decides, maybe at once
+                self._recheck_window()
                 return
             log.debug(
                 "[%s] end of turn %.2f (%.0f ms, %.1f s audio)",
