@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from ovos_realtime.brain.base import (  # noqa: E402
 from ovos_realtime.brain.tool_rounds import answer_with_server_tools  # noqa: E402
 from ovos_realtime.config import LLMSettings, SessionSettings  # noqa: E402
 
+from bench._stats import summary  # noqa: E402
 from bench.answer_scoring import BY_ID, CASES, Case, score  # noqa: E402
 
 DEFAULT = SessionSettings().instructions
@@ -126,14 +126,6 @@ async def run_case(brain: Any, case: Case, system: str, temperature: float) -> d
     }
 
 
-def _stats(values: list[float]) -> dict[str, float] | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return {"median": round(statistics.median(values), 1), "p95": round(p95, 1)}
-
-
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(results)
     return {
@@ -145,8 +137,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             for check in ("keyword", "no_loop", "length", "language")
         },
         "loop_guard_ended": sum(r["reason"] == "repetition" for r in results),
-        "first_token_ms": _stats([r["first_token_ms"] for r in results]),
-        "tokens_per_s": _stats([r["tokens_per_s"] for r in results]),
+        "first_token_ms": summary([r["first_token_ms"] for r in results], count=False),
+        "tokens_per_s": summary([r["tokens_per_s"] for r in results], count=False),
         "failed": {
             r["id"]: {
                 "answer": r["answer"][:300],

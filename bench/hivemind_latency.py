@@ -36,17 +36,19 @@ import contextlib
 import json
 import math
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _stats import summary
 
 from tests.conftest import ServerProcess
 from tests.corpus import load_clip
@@ -58,6 +60,8 @@ RATE = 16000
 CHUNK = 1024
 SILENCE = np.zeros(CHUNK, np.int16)
 CLIPS = ["vctk_p317_166.wav", "cmuarctic_axb_arctic_a0004.wav", "ljspeech_LJ001-0013.wav"]
+# n, median and p95 in seconds, to the millisecond.
+stats = partial(summary, unit="_s", digits=3)
 
 
 class PatientServer(ServerProcess):
@@ -66,17 +70,6 @@ class PatientServer(ServerProcess):
 
     def _wait_ready(self, timeout: float = 900) -> None:
         super()._wait_ready(timeout)
-
-
-def stats(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    return {
-        "n": len(values),
-        "median_s": round(statistics.median(values), 3),
-        "p95_s": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 3),
-    }
 
 
 def text_turn(sat: Satellite, text: str) -> float:

@@ -9,7 +9,6 @@ Prints JSON with median and p95 over --runs runs (default 20).
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -17,15 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import running_server
+from _stats import summary
 from openai import AsyncOpenAI
 
 PROMPTS = ["What is the capital of France?", "Name three fruits.", "Tell me about the moon."]
-
-
-def summary(values: list[float]) -> dict:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"median": round(statistics.median(ordered), 2), "p95": round(p95, 2), "n": len(ordered)}
 
 
 async def until(conn, event_type: str):
@@ -64,7 +58,10 @@ async def measure(ws_base: str, runs: int) -> dict:
             if run:
                 first_delta.append((got_delta - sent) * 1000)
                 cancel.append((done - got_delta) * 1000)
-    return {"first_text_delta_ms": summary(first_delta), "cancel_ms": summary(cancel)}
+    return {
+        "first_text_delta_ms": summary(first_delta, digits=2),
+        "cancel_ms": summary(cancel, digits=2),
+    }
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
+from _stats import summary
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.runtime import VoiceRuntime
@@ -177,12 +178,6 @@ async def run_turns(
     return {"stops": stops, "silent_turns": silent_turns}
 
 
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return round(float(np.percentile(values, q)), 1)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--all", action="store_true", help="every speech clip, not the short set")
@@ -256,10 +251,7 @@ async def main() -> None:
             nonspeech_silent += done["silent_turns"]
         results[mode] = {
             "complete_turns": len(delays),
-            "speech_end_to_stopped_ms": {
-                "median": pct(delays, 50),
-                "p95": pct(delays, 95),
-            },
+            "speech_end_to_stopped_ms": summary(delays, count=False),
             "hesitations": hesitations,
             "false_cuts": cuts,
             "false_cut_rate": round(cuts / hesitations, 3) if hesitations else None,
@@ -271,8 +263,7 @@ async def main() -> None:
         }
         if model_ms:
             results[mode]["model_ms"] = {
-                "median": pct(model_ms, 50),
-                "p95": pct(model_ms, 95),
+                **summary(model_ms, count=False),
                 "decisions": len(model_ms),
             }
         print(json.dumps({mode: results[mode]}), file=sys.stderr, flush=True)

@@ -32,6 +32,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 from _conversation import Clip, Conversation
 from _server import running_server
 from _stage_log import read_marks, turn_stages
+from _stats import summary as stats_summary
 from openai import AsyncOpenAI
 
 from tests.corpus import load_clip
@@ -74,20 +76,8 @@ CONVERSATION = [name for pair in zip(SHORT_CLIPS, LONG_CLIPS, strict=True) for n
 PIPER_VOICES = ("piper", "joe", "en_US-joe-medium")
 
 
-def summary(values: list[float]) -> dict:
-    ordered = sorted(values)
-    if not ordered:
-        return {}
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))], 1)
-
-    return {
-        "median": round(statistics.median(ordered), 1),
-        "p95": pct(0.95),
-        "p99": pct(0.99),
-        "n": len(ordered),
-    }
+# The voice loop's latencies carry p99 too (bench/webrtc_latency.py prints them alike).
+summary = partial(stats_summary, tails=(0.95, 0.99))
 
 
 def load(name: str) -> np.ndarray:

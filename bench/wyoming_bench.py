@@ -31,7 +31,6 @@ import contextlib
 import datetime
 import importlib.util
 import json
-import math
 import os
 import platform
 import socket
@@ -42,11 +41,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import yaml
 from _server import _code_path
+from _stats import summary as stats_summary
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -60,6 +61,8 @@ from tests.corpus import read_wav, speech_rows, word_error_rate
 RATE = 16000
 CHUNK_SAMPLES = 1024  # what wyoming-satellite sends per audio-chunk (64 ms at 16 kHz)
 SHORT_CLIP_S = 6.0
+# n, median and p95 in seconds, to the millisecond.
+summary = partial(stats_summary, unit="_s", digits=3)
 OURS, WFW, PIPER = "ovos-realtime", "wyoming-faster-whisper", "wyoming-piper"
 VENVS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ovos-realtime/bench-venvs"
 # Text to speak: (kind, text). Short = one short sentence; long = a long sentence or several.
@@ -82,19 +85,6 @@ class Side:
     port: int
     proc: subprocess.Popen
     log: Path
-
-
-def summary(values: list[float]) -> dict:
-    """n, median and p95 (nearest rank) in seconds, to the millisecond."""
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-    return {
-        "n": len(values),
-        "median_s": round(statistics.median(values), 3),
-        "p95_s": round(p95, 3),
-    }
 
 
 def free_port() -> int:
