@@ -18,7 +18,7 @@ run, rounds alternating. Prints JSON (seconds: n, median, p95 nearest rank).
          ovos-tts-plugin-phoonnx-stream), with hivemind-realtime-agent-plugin as its agent so
          both answer with the same LLM (hivemind-ovos-agent-plugin has nothing to say to the
          corpus sentences: only the reference skill is installed). Two labelled stand-ins from
-         tests/hivemind_stock_audio.py run in its hub: a TEST DOUBLE of the satellite's wake
+         bench/hivemind_stock_audio.py run in its hub: a TEST DOUBLE of the satellite's wake
          word (fires when the clip starts; the wake word is not part of what is measured) and
          the stock class with its listener thread's socket writes posted to the hub's IOLoop
          (`--stock-as-is`: the class unchanged).
@@ -50,10 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _stats import summary
 
+from bench.hivemind_stock_audio import BINARY_PLUGIN, register, stock_audio_config
 from tests.conftest import ServerProcess
 from tests.corpus import load_clip
 from tests.hivemind_fixtures import Hub, Satellite
-from tests.hivemind_stock_audio import BINARY_PLUGIN, register, stock_audio_config
 from tests.ovos_fixtures import OvosProcesses, mycroft_conf
 
 RATE = 16000

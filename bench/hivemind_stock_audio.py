@@ -1,5 +1,6 @@
-"""The stock HiveMind audio path (hivemind-audio-binary-protocol 2.1.5) made runnable in a test
-or benchmark hub, with two plainly labelled stand-ins. Both are loaded in the hub's process only.
+"""The stock HiveMind audio path (hivemind-audio-binary-protocol 2.1.5) made runnable in the
+benchmark's hub (bench/hivemind_latency.py), with two plainly labelled stand-ins. Both are loaded
+in the hub's process only.
 
 1. TEST DOUBLE of the satellite's wake word. The stock protocol runs ovos-simple-listener per
    satellite, which records only after a wake-word plugin fires. The wake word is the satellite
@@ -105,9 +106,9 @@ def register(env: dict[str, str], folder: Path) -> None:
         "Metadata-Version: 2.1\nName: hivemind-stock-audio-test-plugins\nVersion: 0.0.0\n"
     )
     (info / "entry_points.txt").write_text(
-        f"[opm.wake_word]\n{WAKE_WORD_PLUGIN} = tests.hivemind_stock_audio:StreamStartWakeWord\n"
+        f"[opm.wake_word]\n{WAKE_WORD_PLUGIN} = bench.hivemind_stock_audio:StreamStartWakeWord\n"
         f"[hivemind.binary.protocol]\n"
-        f"{BINARY_PLUGIN} = tests.hivemind_stock_audio:LoopSafeAudioBinaryProtocol\n"
+        f"{BINARY_PLUGIN} = bench.hivemind_stock_audio:LoopSafeAudioBinaryProtocol\n"
     )
     paths = [str(folder), str(REPO), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
