@@ -15,6 +15,7 @@ from ovos_realtime.core.personas import Persona
 from ovos_realtime.session.realtime_session import RealtimeSession
 from ovos_realtime.session.settings import SessionDefaults
 from ovos_realtime.voice.engines import VoiceEngines
+from ovos_realtime.voice.pipeline import STALL_S
 from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.turn_model import SmartTurn
 
@@ -424,3 +425,77 @@ async def test_a_failed_model_after_the_last_chunk_still_ends_the_turn(model_ses
     await rec.until("input_audio_buffer.speech_stopped", timeout=0.5)
     await rec.until("response.done", timeout=5)
     assert text_of(rec.events) == "Hello! You said: alpha."
+
+
+# ---- a client that stops sending mid-turn: the stall fallback (voice/pipeline.STALL_S) ----
+
+
+async def test_a_turn_ends_when_the_client_stops_sending_at_its_last_word(session):
+    rec = session.recorder
+    loop = asyncio.get_running_loop()
+    await send(session, silence(0.3), speech(1.0))  # no quiet after it, then nothing
+    sent = loop.time()
+    await rec.until("input_audio_buffer.speech_stopped", timeout=STALL_S + 1.0)
+    waited = loop.time() - sent
+    assert STALL_S - 0.05 <= waited, waited
+    stopped = next(e for e in rec.events if e["type"] == "input_audio_buffer.speech_stopped")
+    # Where the window (500 ms) would have run out in quiet after the last frame (32 ms frames:
+    # the audio's 1.3 s end at 1.28 s).
+    assert stopped["audio_end_ms"] == 1280 + 500
+    await rec.until("response.done")
+    assert text_of(rec.events) == "Hello! You said: alpha"
+    # The next chunk is the next audio: the stream clock did not move on with the assumed quiet.
+    await send(session, silence(0.3), speech(0.5), silence(1.0))
+    await rec.until("response.done", count=2)
+    started = [e for e in rec.events if e["type"] == "input_audio_buffer.speech_started"]
+    assert started[1]["audio_start_ms"] == 1600 - 300  # prefix padding 300 ms
+
+
+async def test_a_gap_in_sending_shorter_than_the_stall_is_not_the_end(session):
+    rec = session.recorder
+    await send(session, speech(0.5))
+    await asyncio.sleep(STALL_S * 0.7)  # a network stall mid-word
+    await send(session, speech(0.5), silence(1.0))
+    await rec.until("response.done")
+    kinds = types(rec.events)
+    assert kinds.count("input_audio_buffer.speech_started") == 1
+    assert kinds.count("input_audio_buffer.speech_stopped") == 1
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == "alpha"  # one word: the audio was never cut
+
+
+async def test_nothing_fires_after_clear_or_close(session):
+    rec = session.recorder
+    await send(session, speech(0.6))
+    assert session.turns.pipeline._stall is not None  # armed
+    await session.handle({"type": "input_audio_buffer.clear"})
+    await send(session, speech(0.6))  # a new turn, armed again
+    await session.close()
+    count = len(rec.events)
+    await asyncio.sleep(STALL_S + 0.3)
+    assert len(rec.events) == count, types(rec.events[count:])
+    assert "input_audio_buffer.speech_stopped" not in types(rec.events)
+
+
+async def test_semantic_vad_waits_for_the_pauses_transcript_after_a_stall(early, stt):
+    """The transcript rule: the missing audio opens a pause; its decode ("alpha." complete)
+    ends the turn, where a 200 ms window would have ended it."""
+    await early.handle(
+        {
+            "type": "session.update",
+            "session": {
+                "audio": {
+                    "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}
+                }
+            },
+        }
+    )
+    await send(early, speech(0.6))  # then nothing more
+    await asyncio.sleep(STALL_S + 0.2)
+    assert "input_audio_buffer.speech_stopped" not in types(early.emit.events)  # decoding
+    stt.peek_gate.set()
+    await early.emit.until("input_audio_buffer.speech_stopped", timeout=1)
+    stopped = next(e for e in early.emit.events if e["type"] == "input_audio_buffer.speech_stopped")
+    assert stopped["audio_end_ms"] == 576 + 200
+    await early.emit.until("response.done", timeout=5)
+    assert text_of(early.emit.events) == "Hello! You said: alpha."

@@ -65,13 +65,13 @@ class TurnController:
             session.id,
             on_partial=self._on_partial,
             turn_model=runtime.turn_model,
-            on_late_stop=self._on_late_stop,
+            on_late_event=self._on_late_event,
         )
         self._item_id: str | None = None
         self._item_turn = -1  # the pipeline turn that _item_id names
         self._speculation: Speculation | None = None
         # Turn events are handled one at a time, in order: those from the audio and those that
-        # a late verdict causes between two chunks (or after the last one).
+        # come between two chunks (or after the last one): a late verdict, a stalled client.
         self._turn_lock = asyncio.Lock()
         self._late: list[TurnEvent] = []
         self._late_tasks: set[asyncio.Task] = set()
@@ -146,20 +146,23 @@ class TurnController:
 
     def clear(self) -> None:
         self._drop_speculation()
+        self._late.clear()  # a turn end that came just before is cleared with its turn
         self.pipeline.clear()
         self.session.emit({"type": "input_audio_buffer.cleared"})
 
     def close(self) -> None:
         self._drop_speculation()
+        self._late.clear()
         for task in self._late_tasks:
             task.cancel()
-        self.pipeline.end_turn()
+        self.pipeline.close()
 
     # ---- turns ----
 
-    def _on_late_stop(self, event: TurnEvent) -> None:
-        """The pipeline ended the turn between chunks: act on it now, not at the next chunk
-        (a client may have stopped sending at the end of its speech)."""
+    def _on_late_event(self, event: TurnEvent) -> None:
+        """A turn event between chunks (a late verdict ended the turn; a client that stopped
+        sending mid-turn had its pause opened or its turn ended): act on it now, not at the
+        next chunk, which may come much later or never."""
         self._late.append(event)
         task = asyncio.create_task(self._handle_late_now())
         task.set_name(f"late turn end {self.session.id}")

@@ -8,6 +8,14 @@ transcribed goes to the transcriber when speech resumes. At a pause, `peek()` gi
 text so far without ending the stream; `finish()` ends the turn with its final text (reusing
 the pause's text when nothing was said since). Stable partial texts arrive through
 `on_partial(turn, text, delta)` on the event loop.
+
+Turn events that come between chunks reach `on_late_event`: a verdict (the pause's transcript,
+the end-of-turn model) that ends the turn after the last audio, and the stall fallback: a client
+that stops sending mid-turn (a file with no quiet after it, a microphone gated by the client's
+own VAD, a network stall) never fills the silence window in stream time, so once nothing has
+come for `STALL_S`, the time since the last chunk counts as quiet (`TurnDetector.assume_quiet`)
+and the turn ends as it would have with that quiet. No fallback without `on_late_event`, nor
+for manual turns.
 """
 
 import asyncio
@@ -37,10 +45,20 @@ RATE = 16000
 # said softly is not dropped for either alone.
 NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -0.7
+# No audio for this long in a turn: the client has stopped sending, and the time since its last
+# chunk counts as quiet (so the turn ends max(STALL_S, the silence window) after the last chunk).
+# A real-time client sends a chunk every 20-100 ms, and a network stall of a few hundred ms
+# delays it: a second is well past both, so a speaker still talking is not cut for jitter (a
+# stall longer than this and the window ends the turn, as that much quiet would). It is timed
+# from when the last chunk was handled, not received: a chunk queued behind our own work is
+# not a stall. A constant: the Realtime API has no key for it, and the window is the client's.
+STALL_S = 1.0
 # (turn number, whole stable text so far, what it adds to the previous partial)
 OnPartial = Callable[[int, str, str], None]
-# A turn ended by a verdict that came after the last audio (the caller acts as on feed's "stopped").
-OnLateStop = Callable[[TurnEvent], None]
+# A turn event between chunks (the caller acts on it as on feed's events): a verdict that came
+# after the last audio ended the turn ("stopped"), or the stall fallback opened a pause
+# ("paused") or ended the turn.
+OnLateEvent = Callable[[TurnEvent], None]
 
 
 class TurnTooLong(Exception):
@@ -54,14 +72,14 @@ class VoicePipeline:
         name: str = "-",
         on_partial: OnPartial | None = None,
         turn_model: bool = True,
-        on_late_stop: OnLateStop | None = None,
+        on_late_event: OnLateEvent | None = None,
     ) -> None:
         """`turn_model=False`: semantic_vad decides from the transcript alone (for comparison)."""
         self.runtime = runtime
         self.use_turn_model = turn_model
         self.name = name  # for logs: the session it serves
         self.on_partial = on_partial
-        self.on_late_stop = on_late_stop
+        self.on_late_event = on_late_event
         self.detector = SpeechDetector(runtime.engines.new_vad())
         self.turns: TurnDetector | None = None  # None: manual turns (the caller commits)
         self.language: str | None = None
@@ -83,6 +101,12 @@ class VoicePipeline:
         self._recent: deque[np.ndarray] = deque()
         self._recent_samples = 0
         self._pause = 0  # numbers the pauses, so that a late answer finds its own
+        # The stall fallback: its timer (on the event loop), when the last chunk was handled
+        # (loop time), and whether the time since then counts as quiet now.
+        self._stall: asyncio.TimerHandle | None = None
+        self._last_audio_at = 0.0
+        self._assumed = False
+        self._closed = False
 
     # ---- configuration ----
 
@@ -107,6 +131,7 @@ class VoicePipeline:
             self._resample = StreamResampler(wire.rate, RATE)
         if turn_detection != self._turn_config:
             self._turn_config = turn_detection
+            self._disarm()  # a new detector: no turn under way
             now = self.turns.now_ms if self.turns else 0
             semantic = (turn_detection or {}).get("type") == "semantic_vad"
             self._turn_model = load_turn_model() if semantic and self.use_turn_model else None
@@ -154,33 +179,39 @@ class VoicePipeline:
         pipeline has acted on it (so the caller may finish a stopped turn before a new one
         starts in the same chunk)."""
         assert self._decoder is not None and self._resample is not None, "configure() first"
-        samples = self._resample(self._decoder.decode(data))
-        if self._turn_samples + samples.size > self.runtime.max_turn_s * RATE:
-            raise TurnTooLong(f"a turn holds at most {self.runtime.max_turn_s:g} s of audio")
-        if self.turns is None:  # manual turns: everything is the turn
-            self._feed_turn(samples)
-            return
-        if self.turns.speaking:
-            self._feed_turn(samples)
-        else:
-            self._keep_preroll(samples)
-        for event in self.turns.feed(self.detector.probabilities(samples)):
-            if event.kind == "started":
-                self._start_turn()
-            elif event.kind == "resumed":
-                self._resume()
-            elif event.kind == "stopped":
-                self._stopped = event
-            yield event
-        for point_ms in self.turns.take_score_requests():
-            self._score_pause(point_ms)
-        stop = self.turns.check_window()
-        if stop is not None:
-            self._stopped = stop
-            yield stop
+        self._disarm()  # audio came: nothing is assumed any more
+        self._assumed = False
+        try:
+            samples = self._resample(self._decoder.decode(data))
+            if self._turn_samples + samples.size > self.runtime.max_turn_s * RATE:
+                raise TurnTooLong(f"a turn holds at most {self.runtime.max_turn_s:g} s of audio")
+            if self.turns is None:  # manual turns: everything is the turn
+                self._feed_turn(samples)
+                return
+            if self.turns.speaking:
+                self._feed_turn(samples)
+            else:
+                self._keep_preroll(samples)
+            for event in self.turns.feed(self.detector.probabilities(samples)):
+                if event.kind == "started":
+                    self._start_turn()
+                elif event.kind == "resumed":
+                    self._resume()
+                elif event.kind == "stopped":
+                    self._stopped = event
+                yield event
+            for point_ms in self.turns.take_score_requests():
+                self._score_pause(point_ms)
+            stop = self.turns.check_window()
+            if stop is not None:
+                self._stopped = stop
+                yield stop
+        finally:
+            self._arm_after_audio()
 
     def end_speech(self) -> None:
         """The caller ends the turn itself (a manual commit)."""
+        self._disarm()
         if self.turns is not None:
             self.turns.speaking = False
 
@@ -191,6 +222,11 @@ class VoicePipeline:
         self.detector.reset()
         self.end_speech()
         self._wire = None  # the next configure() makes a fresh decoder and resampler
+
+    def close(self) -> None:
+        """The session is over: drop the turn; no timer fires and no late event comes after."""
+        self._closed = True
+        self.end_turn()
 
     def mark_activity(self) -> None:
         """An answer or a commit counts as activity for the idle timeout."""
@@ -229,13 +265,16 @@ class VoicePipeline:
         """The final text if the turn ended now (at a pause). Audio that comes after it is held
         from the transcriber until speech resumes, so the text stays the turn's final one.
         A turn that is not speech (`heard_speech`) has the text ""."""
+        return await asyncio.shield(self._start_peek())
+
+    def _start_peek(self) -> asyncio.Future[str]:
         if self._peek is None:
             self._held = []
             if self.turns is not None:
                 self.turns.expect_transcript()
             self._peek = asyncio.ensure_future(self._transcribe(self._transcriber().peek))
             self._peek.add_done_callback(self._peeked)
-        return await asyncio.shield(self._peek)
+        return self._peek
 
     def _peeked(self, future: asyncio.Future[str]) -> None:
         if future is self._peek and not future.cancelled() and future.exception() is None:
@@ -255,6 +294,8 @@ class VoicePipeline:
             self.mark_activity()
 
     def end_turn(self) -> None:
+        self._disarm()
+        self._assumed = False
         if self._stt is not None:
             self._stt.close()
         self._stt = None
@@ -327,6 +368,8 @@ class VoicePipeline:
         if 0 < past < audio.size:
             audio = audio[:-past]
         if audio.size == 0:
+            # The transcript decides; the caller (feed, the stall fallback) checks the window
+            # right after asking for the scores.
             self.turns.use_turn_probability(None)
             return
         loop = asyncio.get_running_loop()
@@ -363,13 +406,72 @@ class VoicePipeline:
         """A verdict (the model's, the pause's transcript) may come after the last audio: a
         client that stops sending at the end of its speech must still see its turn end, not
         wait for the next chunk (which may come much later)."""
-        if self.turns is None or self.on_late_stop is None:
+        if self.turns is None or self.on_late_event is None or self._closed:
             return
-        stop = self.turns.check_window()
+        stop = self.turns.check_window(self._assumed_ms())
         if stop is not None:
             log.debug("[%s] turn ended by a late verdict", self.name)
             self._stopped = stop
-            self.on_late_stop(stop)
+            self.on_late_event(stop)
+        elif self._assumed:
+            self._arm_for_window()  # the verdict moved the window's end
+
+    # ---- the stall fallback ----
+
+    def _assumed_ms(self) -> int:
+        """The quiet assumed after the last chunk (0 until the stall fallback is on)."""
+        if not self._assumed:
+            return 0
+        return int((asyncio.get_running_loop().time() - self._last_audio_at) * 1000)
+
+    def _arm_after_audio(self) -> None:
+        """A chunk was handled: if the turn goes on, the fallback waits STALL_S for the next."""
+        self._assumed = False
+        if self._closed or self.on_late_event is None or not self.speaking:
+            return
+        loop = asyncio.get_running_loop()
+        self._last_audio_at = loop.time()
+        self._disarm()
+        self._stall = loop.call_later(STALL_S, self._on_stall)
+
+    def _arm_for_window(self) -> None:
+        """Assuming quiet: look again when the window would run out."""
+        self._disarm()
+        left = self.turns.window_left_ms(self._assumed_ms()) if self.turns else None
+        if left is not None and not self._closed:
+            self._stall = asyncio.get_running_loop().call_later(max(left, 1) / 1000, self._on_stall)
+
+    def _disarm(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _on_stall(self) -> None:
+        """No audio since the last chunk (STALL_S and more): that time counts as quiet."""
+        self._stall = None
+        turns = self.turns
+        if turns is None or not turns.speaking or self.on_late_event is None or self._closed:
+            return
+        if not self._assumed:
+            log.debug("[%s] no audio for %.1f s mid-turn: counted as quiet", self.name, STALL_S)
+        self._assumed = True
+        if (
+            turns.kind == "semantic_vad"
+            and not turns.uses_model
+            and self._peek is None
+            and self.can_peek
+        ):
+            # The transcript rule waits for the pause's final text, as it would in real quiet
+            # (the caller's speculation at "paused" shares this decode).
+            self._start_peek()
+        for event in turns.assume_quiet(self._assumed_ms()):
+            if event.kind == "stopped":
+                self._stopped = event
+                log.debug("[%s] turn ended on quiet assumed after the last chunk", self.name)
+            self.on_late_event(event)
+        for point_ms in turns.take_score_requests():
+            self._score_pause(point_ms)
+        self._recheck_window()  # (an empty score's verdict), or look again at the window's end
 
     def _feed_turn(self, samples: np.ndarray) -> None:
         self._turn_samples += samples.size

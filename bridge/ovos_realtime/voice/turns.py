@@ -7,6 +7,10 @@ Events, in stream time (ms of audio since the session started):
 - `stopped`: the window ran out: the turn is over;
 - `idle`: no speech for idle_timeout_ms after the last turn.
 
+A client that stops sending mid-turn (no trailing quiet at all) leaves the window open in stream
+time; `assume_quiet` counts the time it has been silent as quiet after the audio received (the
+voice pipeline calls it when nothing came for a while), and `check_window` takes that time too.
+
 `semantic_vad` decides the window with an end-of-turn model when one is loaded (Smart Turn v3,
 voice/turn_model.py): at each pause the turn's audio is scored once the quiet has lasted
 `model_points_ms` (96 ms, as the pause opens; bench/turn_taking.py compares 200 ms, where
@@ -218,10 +222,15 @@ class TurnDetector:
         else:
             self.silence_ms = self._model_complete_ms
 
-    def _window_over(self, quiet_ms: int) -> bool:
+    @property
+    def window_ms(self) -> int:
+        """The quiet that ends the turn now: the ceiling while a verdict is awaited."""
         if self.awaiting_transcript or self.awaiting_model:
-            return quiet_ms >= self.ceiling_ms
-        return quiet_ms >= self.silence_ms
+            return self.ceiling_ms
+        return self.silence_ms
+
+    def _window_over(self, quiet_ms: int) -> bool:
+        return quiet_ms >= self.window_ms
 
     def feed(self, probabilities: list[float]) -> list[TurnEvent]:
         events: list[TurnEvent] = []
@@ -270,31 +279,62 @@ class TurnDetector:
                 continue
             if self._silence_start_ms is None:
                 self._silence_start_ms = start
-            quiet_ms = self.now_ms - self._silence_start_ms
-            if not self._paused and quiet_ms >= min(_PAUSE_MS, self.silence_ms // 2):
-                self._paused = True
-                events.append(TurnEvent("paused", self._silence_start_ms))
-                self._new_pause()
-                # The turn holds until the model has heard this pause.
-                self.awaiting_model = self.uses_model
-            while self._points_left and quiet_ms >= self._points_left[0]:
-                self._score_requests.append(self._silence_start_ms + self._points_left.pop(0))
-                self._answers_due += 1
-            if self._window_over(quiet_ms):
-                events.append(self._stop())
+            events.extend(self._quiet(self.now_ms - self._silence_start_ms))
         return events
 
-    def check_window(self) -> TurnEvent | None:
-        """The window may have shrunk (semantic_vad learned the sentence is complete)."""
+    def _quiet(self, quiet_ms: int) -> list[TurnEvent]:
+        """The turn has been quiet for `quiet_ms` since `_silence_start_ms`: the pause opens,
+        the model's scoring points come due, the window may run out."""
+        assert self._silence_start_ms is not None
+        events: list[TurnEvent] = []
+        if not self._paused and quiet_ms >= min(_PAUSE_MS, self.silence_ms // 2):
+            self._paused = True
+            events.append(TurnEvent("paused", self._silence_start_ms))
+            self._new_pause()
+            # The turn holds until the model has heard this pause.
+            self.awaiting_model = self.uses_model
+        while self._points_left and quiet_ms >= self._points_left[0]:
+            self._score_requests.append(self._silence_start_ms + self._points_left.pop(0))
+            self._answers_due += 1
+        if self._window_over(quiet_ms):
+            events.append(self._stop())
+        return events
+
+    def assume_quiet(self, gap_ms: int) -> list[TurnEvent]:
+        """No audio came for `gap_ms` (wall time) after the last chunk: count it as quiet after
+        the audio received, as quiet frames would be (a pause, the model's scoring points, a
+        stop where the window runs out). The clock stays at the audio received, so that the
+        next chunk, whenever it comes, is the next audio."""
+        if not self.speaking or gap_ms <= 0:
+            return []
+        if self._silence_start_ms is None:
+            self._silence_start_ms = self.now_ms  # the quiet starts where the audio stopped
+        return self._quiet(self.now_ms + gap_ms - self._silence_start_ms)
+
+    def window_left_ms(self, gap_ms: int = 0) -> int | None:
+        """The quiet still needed (beyond `gap_ms` assumed) before the window runs out; None
+        outside a pause."""
+        if not self.speaking or self._silence_start_ms is None:
+            return None
+        return self._silence_start_ms + self.window_ms - self.now_ms - gap_ms
+
+    def check_window(self, gap_ms: int = 0) -> TurnEvent | None:
+        """The window may have shrunk (semantic_vad learned the sentence is complete);
+        `gap_ms`: quiet assumed after the audio received (`assume_quiet`)."""
         if (
             self.speaking
             and self._silence_start_ms is not None
-            and self._window_over(self.now_ms - self._silence_start_ms)
+            and self._window_over(self.now_ms + gap_ms - self._silence_start_ms)
         ):
             return self._stop()
         return None
 
     def _stop(self) -> TurnEvent:
+        # The turn ends where the window ran out: at the audio's end when the audio showed it
+        # (or a verdict came after it), further on when quiet was assumed after the audio.
+        end_ms = self.now_ms
+        if self._silence_start_ms is not None:
+            end_ms = max(end_ms, self._silence_start_ms + self.window_ms)
         self.speaking = False
         self._speech_run_ms = 0
         self._silence_start_ms = None
@@ -307,7 +347,7 @@ class TurnDetector:
         self._score_requests = []
         self._transcript = ""
         self._last_activity_ms = self.now_ms
-        return TurnEvent("stopped", self.now_ms, self.voiced_ms, self.span_ms)
+        return TurnEvent("stopped", end_ms, self.voiced_ms, self.span_ms)
 
     def mark_activity(self) -> None:
         """A response or a commit counts as activity for the idle timeout."""
