@@ -6,6 +6,7 @@ import logging
 import sys
 
 from ovos_realtime.config import ConfigError, Settings, load_settings
+from ovos_realtime.threads import favour_the_event_loop
 from ovos_realtime.version import __version__
 
 log = logging.getLogger("ovos_realtime")
@@ -105,6 +106,7 @@ def run_wyoming(settings: Settings) -> None:
     from ovos_realtime.wiring import build_assistant
 
     check_wyoming_bind(settings)
+    favour_the_event_loop()  # before any worker thread starts: see ovos_realtime/threads.py
 
     async def main() -> None:
         assistant = build_assistant(settings)
@@ -146,6 +148,7 @@ def serve(settings: Settings) -> None:
     check_bind(settings)
     if settings.wyoming.enabled:
         check_wyoming_bind(settings)
+    favour_the_event_loop()  # before any worker thread starts: see ovos_realtime/threads.py
 
     import uvicorn
 

@@ -32,7 +32,8 @@ WORKER_NICE = 10
 
 
 def favour_the_event_loop() -> None:
-    """The process's GIL switch interval (never lengthens a shorter one). Call it once, at start."""
+    """The process's GIL switch interval (never lengthens a shorter one). A process-wide setting:
+    the command that serves calls it once, at start (cli.py); library objects leave it alone."""
     if sys.getswitchinterval() > SWITCH_INTERVAL_S:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
 
@@ -40,7 +41,6 @@ def favour_the_event_loop() -> None:
 def lower_priority() -> None:
     """Lower the calling thread's CPU priority (and that of threads it starts later): an
     executor `initializer` for worker threads. Linux only; elsewhere it does nothing."""
-    favour_the_event_loop()
     if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
         return
     try:

@@ -21,7 +21,6 @@ from ovos_realtime.core.extensions import ConversationInfo, Extension, SessionPa
 from ovos_realtime.core.observer import AssistantObserver
 from ovos_realtime.core.personas import Persona, PersonaBrains, PersonaRegistry
 from ovos_realtime.core.spoken import SpeechChunk, SpeechDone, spoken
-from ovos_realtime.threads import favour_the_event_loop
 from ovos_realtime.voice.runtime import VoiceRuntime
 
 log = logging.getLogger(__name__)
@@ -194,7 +193,6 @@ class Assistant:
         )
 
     async def start(self) -> None:
-        favour_the_event_loop()  # cancels and audio out must not wait on worker threads' GIL
         for extension in self.extensions:
             await extension.start()
 
