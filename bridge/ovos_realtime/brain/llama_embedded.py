@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 _END = object()
 # Tokens read ahead per llama.cpp call: an answer that comes waits at most for one such batch.
-READ_AHEAD_BATCH = 8
+READ_AHEAD_BATCH = 4
 
 
 class _Stopped(Exception):
