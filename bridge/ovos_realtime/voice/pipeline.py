@@ -322,6 +322,7 @@ class VoicePipeline:
         if text and self.turns is not None and (not self.heard_speech or self._stt_heard_noise()):
             # At a pause this is the text if the turn ended now; the final one says so.
             voiced, span = self._voiced()
+            evidence = self._stt.speech_evidence if self._stt is not None else None
             log.log(
                 logging.INFO if how.__name__ == "finish" else logging.DEBUG,
                 "[%s] a turn with %d ms of speech in %d ms is not speech (STT no-speech %s): "
@@ -329,7 +330,7 @@ class VoicePipeline:
                 self.name,
                 voiced,
                 span,
-                self._stt.no_speech_prob if self._stt is not None else None,
+                evidence.no_speech_prob if evidence is not None else None,
                 text,
             )
             return ""

@@ -67,12 +67,6 @@ class Transcription:
             return self._stream.speech_evidence
         return None
 
-    @property
-    def no_speech_prob(self) -> float | None:
-        """P(no speech) of the last peek/finish's audio, 0..1; None when unknown."""
-        evidence = self.speech_evidence
-        return evidence.no_speech_prob if evidence is not None else None
-
     def finish(self) -> str:
         if self._stream is not None:
             return (self._stream.finish() or "").strip()
