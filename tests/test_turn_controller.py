@@ -499,3 +499,16 @@ async def test_semantic_vad_waits_for_the_pauses_transcript_after_a_stall(early,
     assert stopped["audio_end_ms"] == 576 + 200
     await early.emit.until("response.done", timeout=5)
     assert text_of(early.emit.events) == "Hello! You said: alpha."
+
+
+async def test_the_model_hears_the_pause_a_stall_opens(model_session):
+    """semantic_vad with the model: the missing audio opens a pause, the real model scores
+    the turn's audio, and its verdict ends the turn: 150 ms after the audio ("complete"),
+    or the 2 s ceiling ("incomplete"), as that much quiet would have."""
+    rec = model_session.recorder
+    await send(model_session, speech(0.6))  # then nothing more
+    await rec.until("input_audio_buffer.speech_stopped", timeout=STALL_S + 2.0 + 1.0)
+    stopped = next(e for e in rec.events if e["type"] == "input_audio_buffer.speech_stopped")
+    assert stopped["audio_end_ms"] - 576 in (150, 2000), stopped
+    await rec.until("response.done", timeout=5)
+    assert text_of(rec.events) == "Hello! You said: alpha."

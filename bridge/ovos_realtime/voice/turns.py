@@ -79,8 +79,9 @@ _PAUSE_MS = 96
 # must say "complete". Once, as the pause opens: on the bench it cut fewer inserted hesitations
 # (5 of 15) than once at 200 ms, where pipecat scores (7), and ended complete turns sooner. At
 # 200 and 400 ms it cut 4 and split no complete turn at a comma, but its verdict comes ~0.4 s +
-# two decisions after the last word, and a stop is only noticed when audio arrives: a client
-# that stops streaming after 1 s of quiet (the voice-loop test) got no speech_stopped.
+# two decisions after the last word (then, a stop was only noticed when audio arrived: a client
+# that stopped streaming after 1 s of quiet got no speech_stopped; a late verdict now ends the
+# turn at once, voice/pipeline.py).
 MODEL_POINTS_MS: tuple[int, ...] = (96,)
 
 
