@@ -76,10 +76,17 @@ def playback(deltas: list[tuple[float, float]]) -> dict:
 class Conversation:
     """One open session; `turn(clip)` speaks a clip and waits for the answer to be done."""
 
-    def __init__(self, client: AsyncOpenAI, instructions: str, voice: str | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        instructions: str,
+        voice: str | None = None,
+        turn_detection: dict | None = None,
+    ) -> None:
         self.client = client
         self.instructions = instructions
         self.voice = voice
+        self.turn_detection = turn_detection  # None: the server's default (server_vad)
         self.conn = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._reader: asyncio.Task | None = None
@@ -94,6 +101,8 @@ class Conversation:
             if event.type == "session.created":
                 break
         session: dict = {"type": "realtime", "instructions": self.instructions}
+        if self.turn_detection:
+            session["audio"] = {"input": {"turn_detection": self.turn_detection}}
         await self.conn.session.update(session=session)
         async for event in self.conn:
             if event.type == "session.updated":

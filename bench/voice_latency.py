@@ -20,6 +20,8 @@ second over each answer, underruns of a real-time player); beside them the fresh
 figure (a new session per turn, as above) and two sessions speaking at once. `--compare DIR`
 runs the same on another checkout (a git worktree) in the same run, turn by turn alternately,
 and prints {"before": …, "after": …}. `--voice af_heart` (any Kokoro voice) speaks with Kokoro.
+`--turn-detection '{"type": "semantic_vad"}'` sets the conversations' turn detection (fresh
+sessions keep server_vad), `--turn-model` turns on semantic_vad's end-of-turn model.
 """
 
 import argparse
@@ -289,14 +291,18 @@ STAGES = [
 class Side:
     """One server (this checkout, or --compare's) and what was measured on it."""
 
-    def __init__(self, name: str, server) -> None:
+    def __init__(self, name: str, server, turn_detection: dict | None = None) -> None:
         self.name = name
         self.server = server
+        self.turn_detection = turn_detection  # the conversations' (fresh sessions: the default)
         self.client = AsyncOpenAI(api_key="unused", websocket_base_url=server.ws_base)
         self.turns: list[dict] = []
         self.fresh: list[dict] = []
         self.pair: list[dict] = []
         self.errors: list[str] = []
+
+    def conversation(self) -> Conversation:
+        return Conversation(self.client, INSTRUCTIONS, turn_detection=self.turn_detection)
 
     def report(self) -> dict:
         marks = read_marks(self.server.log_path)
@@ -381,7 +387,7 @@ async def _conversation_phase(sides: list[Side], turns: int, *_: int) -> None:
     for side in sides:  # warm-up: the first turn loads what loads lazily
         await spoken_turn(side.client, load(CLIPS[0]))
         progress(f"{side.name}: warmed up")
-    talks = {side.name: await Conversation(side.client, INSTRUCTIONS).open() for side in sides}
+    talks = {side.name: await side.conversation().open() for side in sides}
     try:
         for step in range(turns):
             for side in _order(sides, step):
@@ -404,7 +410,7 @@ async def _fresh_phase(sides: list[Side], turns: int, fresh_runs: int, *_: int) 
 async def _pair_phase(sides: list[Side], turns: int, fresh_runs: int, pair_turns: int) -> None:
     clips = _clips()
     for side in sides:
-        pair = [await Conversation(side.client, INSTRUCTIONS).open() for _ in range(2)]
+        pair = [await side.conversation().open() for _ in range(2)]
         try:
             for step in range(pair_turns):
                 clip = clips[CONVERSATION[step % len(CONVERSATION)]]
@@ -418,19 +424,25 @@ async def _pair_phase(sides: list[Side], turns: int, fresh_runs: int, pair_turns
 def server_config(args: argparse.Namespace) -> dict:
     llm = {"max_output_tokens": 48, **({"model": args.llm_model} if args.llm_model else {})}
     config: dict = {"llm": llm}
+    if args.turn_model:
+        config["voice"] = {"turn_model": True}
     extra = json.loads(args.tts_config) if args.tts_config else {}
     if args.voice and args.voice not in PIPER_VOICES:
         module = "ovos-tts-plugin-kokoro-stream"
         voice = "af_heart" if args.voice == "kokoro" else args.voice
-        config["voice"] = {"tts": {"module": module, module: {"voice": voice, **extra}}}
+        config.setdefault("voice", {})["tts"] = {
+            "module": module,
+            module: {"voice": voice, **extra},
+        }
     elif extra:
         module = "ovos-tts-plugin-phoonnx-stream"
-        config["voice"] = {"tts": {"module": module, module: extra}}
+        config.setdefault("voice", {})["tts"] = {"module": module, module: extra}
     return config
 
 
 def main_conversation(args: argparse.Namespace) -> dict:
     config = server_config(args)
+    turn_detection = json.loads(args.turn_detection) if args.turn_detection else None
     with contextlib.ExitStack() as stack:
         sides = []
         logs = Path(args.log_dir) if args.log_dir else None
@@ -445,11 +457,11 @@ def main_conversation(args: argparse.Namespace) -> dict:
                     stage_log=True,
                 )
             )
-            sides.append(Side("before", before))
+            sides.append(Side("before", before, turn_detection))
         after = running_server(
             config, log_path=str(logs / "after.log") if logs else None, stage_log=True
         )
-        sides.append(Side("after", stack.enter_context(after)))
+        sides.append(Side("after", stack.enter_context(after), turn_detection))
         progress("server(s) up")
         asyncio.run(converse(sides, args.turns, args.fresh_runs, args.pair_turns))
         reports = {side.name: side.report() for side in sides}
@@ -460,6 +472,8 @@ def main_conversation(args: argparse.Namespace) -> dict:
         "voice": args.voice or "piper",
         "tts_config": args.tts_config,
         "llm_model": args.llm_model,
+        "turn_detection": turn_detection,
+        "turn_model": args.turn_model,
         "turns": args.turns,
     }
     if args.compare:
@@ -498,6 +512,15 @@ def main() -> None:
         "--tts-config", help="more TTS plugin settings as JSON, e.g. '{\"threads\": 2}'"
     )
     parser.add_argument("--log-dir", help="conversation mode: keep the server logs here")
+    parser.add_argument(
+        "--turn-detection",
+        help='conversation mode: the sessions\' turn_detection as JSON, e.g. \'{"type": "semantic_vad"}\'',
+    )
+    parser.add_argument(
+        "--turn-model",
+        action="store_true",
+        help="the server's voice.turn_model: true (semantic_vad's Smart Turn model)",
+    )
     args = parser.parse_args()
     if args.conversation:
         print(json.dumps(main_conversation(args), indent=2))
