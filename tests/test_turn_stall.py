@@ -20,6 +20,7 @@ CLIP = next(m for m in manifest() if m["file"] == "cmuarctic_aew_arctic_a0003.wa
 RATE = 24000
 # Handling a chunk, the event loop's turn, the server→client hop on a loaded 2-core machine.
 SLACK_S = 1.5
+DECODE_S = 8.0
 
 
 def to_last_word(clip: np.ndarray) -> np.ndarray:
@@ -77,6 +78,9 @@ async def test_a_turn_ends_when_the_client_stops_at_its_last_word(
     stopped = events[kinds.index("input_audio_buffer.speech_stopped")]
     # Where the window would have run out in the quiet after the audio: past its end.
     assert end_ms < stopped["audio_end_ms"] <= end_ms + window_ms, (stopped, end_ms)
+    # The final transcript follows as after any turn: one decode of a 3.5 s turn (a few seconds
+    # at most on a loaded 2-core machine), not whenever the next chunk would have come.
+    assert transcribed_after <= stopped_after + DECODE_S, (stopped_after, transcribed_after)
     transcript = events[kinds.index("conversation.item.input_audio_transcription.completed")][
         "transcript"
     ]

@@ -411,7 +411,13 @@ class VoicePipeline:
             return
         stop = self.turns.check_window(self._assumed_ms())
         if stop is not None:
-            log.debug("[%s] turn ended by a late verdict", self.name)
+            if self._assumed:
+                log.debug(
+                    "[%s] turn ended on quiet assumed after the last chunk (by a verdict)",
+                    self.name,
+                )
+            else:
+                log.debug("[%s] turn ended by a late verdict", self.name)
             self._stopped = stop
             self.on_late_event(stop)
         elif self._assumed:
@@ -465,7 +471,12 @@ class VoicePipeline:
             # The transcript rule waits for the pause's final text, as it would in real quiet
             # (the caller's speculation at "paused" shares this decode).
             self._start_peek()
-        for event in turns.assume_quiet(self._assumed_ms()):
+        events = turns.assume_quiet(self._assumed_ms())
+        if events and events[-1].kind == "stopped":
+            # The pause opened and the window ran out at once: no answer to prepare on it (a
+            # speculation's decode would only delay the turn's own).
+            events = [event for event in events if event.kind != "paused"]
+        for event in events:
             if event.kind == "stopped":
                 self._stopped = event
                 log.debug("[%s] turn ended on quiet assumed after the last chunk", self.name)
