@@ -1,5 +1,7 @@
 """The Realtime turn controller on a fake VAD and a fake STT: commit, speculation and adoption,
-a resumed turn, manual commits, partials. No models: these run in milliseconds.
+a resumed turn, manual commits, partials, a client that stops sending mid-turn (the stall
+fallback). No models but semantic_vad's Smart Turn where named: milliseconds each, about a
+second for those that wait out a stall.
 
 The fake VAD calls a frame speech when its samples are loud; the fake STT names each run of
 loud audio it was fed with one word (alpha, beta, …), so a transcript tells what it heard."""
@@ -512,3 +514,17 @@ async def test_the_model_hears_the_pause_a_stall_opens(model_session):
     assert stopped["audio_end_ms"] - 576 in (150, 2000), stopped
     await rec.until("response.done", timeout=5)
     assert text_of(rec.events) == "Hello! You said: alpha."
+
+
+async def test_manual_turns_never_end_on_a_stall(session):
+    rec = session.recorder
+    await session.handle(
+        {"type": "session.update", "session": {"audio": {"input": {"turn_detection": None}}}}
+    )
+    await send(session, speech(0.6))  # then nothing: the client commits when it wants
+    assert session.turns.pipeline._stall is None
+    await asyncio.sleep(STALL_S + 0.2)
+    assert "input_audio_buffer.committed" not in types(rec.events)
+    await session.handle({"type": "input_audio_buffer.commit"})
+    completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
+    assert completed["transcript"] == "alpha"
