@@ -66,6 +66,7 @@ class TurnController:
             on_partial=self._on_partial,
             turn_model=runtime.turn_model,
             on_late_event=self._on_late_event,
+            on_words=self._on_words,
         )
         self._item_id: str | None = None
         self._item_turn = -1  # the pipeline turn that _item_id names
@@ -217,10 +218,8 @@ class TurnController:
                 }
             )
 
-    def _on_partial(self, turn: int, text: str, delta: str) -> None:
-        if turn != self.pipeline.turn:
-            return
-        if self._transcribing:
+    def _on_partial(self, turn: int, _text: str, delta: str) -> None:
+        if self._transcribing and turn == self.pipeline.turn:
             self.session.emit(
                 {
                     "type": "conversation.item.input_audio_transcription.delta",
@@ -229,12 +228,12 @@ class TurnController:
                     "delta": delta,
                 }
             )
-        if self._turn_config.get("create_response", True):
-            self._read_ahead(text)
 
-    def _read_ahead(self, text: str) -> None:
+    def _on_words(self, text: str) -> None:
         """The brain reads the prompt with the words heard so far while the user speaks on, so
         the answer only reads the turn's last words (brain/llama_embedded.py)."""
+        if not self._turn_config.get("create_response", True):
+            return
         task = asyncio.create_task(
             self.session.prepare_response([_user_item(self._current_item_id(), text)])
         )

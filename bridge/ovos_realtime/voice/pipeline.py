@@ -7,7 +7,8 @@ with the audio just before it (prefix padding); audio held back while a pause wa
 transcribed goes to the transcriber when speech resumes. At a pause, `peek()` gives the final
 text so far without ending the stream; `finish()` ends the turn with its final text (reusing
 the pause's text when nothing was said since). Stable partial texts arrive through
-`on_partial(turn, text, delta)` on the event loop.
+`on_partial(turn, text, delta)` on the event loop; `on_words(text)` gets the STT's best guess
+of the turn's words so far (its latest hypothesis, which may still change; else the stable text).
 
 Turn events that come between chunks reach `on_late_event`: a verdict (the pause's transcript,
 the end-of-turn model) that ends the turn after the last audio, and the stall fallback: a client
@@ -55,6 +56,8 @@ NO_SPEECH_LOGPROB = -0.7
 STALL_S = 1.0
 # (turn number, whole stable text so far, what it adds to the previous partial)
 OnPartial = Callable[[int, str, str], None]
+# The current turn's words so far, as the STT guesses them now.
+OnWords = Callable[[str], None]
 # A turn event between chunks (the caller acts on it as on feed's events): a verdict that came
 # after the last audio ended the turn ("stopped"), or the stall fallback opened a pause
 # ("paused") or ended the turn.
@@ -73,6 +76,7 @@ class VoicePipeline:
         on_partial: OnPartial | None = None,
         turn_model: bool = True,
         on_late_event: OnLateEvent | None = None,
+        on_words: OnWords | None = None,
     ) -> None:
         """`turn_model=False`: semantic_vad decides from the transcript alone (for comparison)."""
         self.runtime = runtime
@@ -80,6 +84,7 @@ class VoicePipeline:
         self.name = name  # for logs: the session it serves
         self.on_partial = on_partial
         self.on_late_event = on_late_event
+        self.on_words = on_words
         self.detector = SpeechDetector(runtime.engines.new_vad())
         self.turns: TurnDetector | None = None  # None: manual turns (the caller commits)
         self.language: str | None = None
@@ -513,14 +518,29 @@ class VoicePipeline:
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(self._on_partial, turn, text)
 
-            self._stt = Transcription(self.runtime.engines.stt, self.language, on_partial)
+            def on_hypothesis(text: str) -> None:  # the STT worker thread
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._on_words, turn, text)
+
+            self._stt = Transcription(
+                self.runtime.engines.stt,
+                self.language,
+                on_partial,
+                on_hypothesis=on_hypothesis if self.on_words is not None else None,
+            )
         return self._stt
+
+    def _on_words(self, turn: int, text: str) -> None:
+        if turn == self.turn and self.on_words is not None:
+            self.on_words(text)
 
     def _on_partial(self, turn: int, text: str) -> None:
         if turn != self.turn:
             return  # a late partial of an earlier turn
         if self.turns is not None:
             self.turns.use_transcript(text)
+        if self._stt is not None and not self._stt.gives_hypotheses:
+            self._on_words(turn, text)
         if not text.startswith(self._partial) or text == self._partial:
             return  # only extensions of what was already given
         delta, self._partial = text[len(self._partial) :], text

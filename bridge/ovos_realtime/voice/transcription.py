@@ -1,5 +1,6 @@
 """Streaming transcription from any OVOS STT plugin, with stable partials when it has them."""
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,8 @@ RATE = 16000
 class Transcription:
     """One utterance: `feed` 16 kHz int16 audio as it arrives, `finish()` (blocking: run it in an
     executor) for the final text. `on_partial(text)` gets the whole stable text so far, from the
-    plugin's worker thread."""
+    plugin's worker thread; `on_hypothesis(text)`, when the plugin gives them
+    (`gives_hypotheses`), each partial decode's whole best guess."""
 
     def __init__(
         self,
@@ -30,12 +32,18 @@ class Transcription:
         language: str | None,
         on_partial: Callable[[str], None] | None = None,
         prompt: str | None = None,
+        on_hypothesis: Callable[[str], None] | None = None,
     ) -> None:
         self.stt = stt
         self.language = language
+        self.gives_hypotheses = False
         if isinstance(stt, StreamingSTT):
+            more = {}
+            if on_hypothesis is not None and _accepts(stt.new_stream, "on_hypothesis"):
+                more["on_hypothesis"] = on_hypothesis
+                self.gives_hypotheses = True
             self._stream = stt.new_stream(
-                language=language, sample_rate=RATE, prompt=prompt, on_partial=on_partial
+                language=language, sample_rate=RATE, prompt=prompt, on_partial=on_partial, **more
             )
             self._audio: list[np.ndarray] | None = None
         else:  # a plain OVOS STT: batch at the end
@@ -81,6 +89,14 @@ class Transcription:
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
+
+
+def _accepts(function: Callable[..., Any], keyword: str) -> bool:
+    """An optional keyword of a plugin's API (older plugins and other STTs lack it)."""
+    try:
+        return keyword in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def transcribe_file(
