@@ -59,6 +59,7 @@ class FakeStream:
         self.stt = stt
         self.loud_before = False
         self.words = 0
+        self.decodes = 0  # peeks and finishes
         self.lock = threading.Lock()
 
     def feed(self, pcm16: bytes) -> None:
@@ -77,6 +78,7 @@ class FakeStream:
         return " ".join(WORDS[: self.words])
 
     def peek(self) -> str:
+        self.decodes += 1
         if self.fail:
             raise RuntimeError("stt broke")
         if self.stt and self.stt.peek_gate is not None:
@@ -190,6 +192,17 @@ async def test_speech_that_resumes_in_the_window_is_one_turn_and_one_answer(sess
     completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
     assert completed["transcript"] == "alpha beta"
     assert text_of(rec.events) == "Hello! You said: alpha beta"
+
+
+async def test_a_turn_ended_within_one_chunk_is_decoded_once(session, stt):
+    """A client sending large chunks: the pause opens and the window runs out in one chunk. The
+    turn's final decode is the only one (a speculation that had not started is dropped, not left
+    to decode the same audio beside it)."""
+    rec = session.recorder
+    await send(session, speech(1.0), silence(1.0), chunk_ms=2000)
+    await rec.until("response.done")
+    assert [stream.decodes for stream in stt.streams] == [1]
+    assert text_of(rec.events) == "Hello! You said: alpha"
 
 
 async def test_two_turns_get_two_items_and_two_answers(session):

@@ -302,6 +302,11 @@ class TurnController:
         seconds = self.pipeline.turn_s
         item_id = self._current_item_id()
         speculation, self._speculation = self._speculation, None
+        if speculation is not None and not self.pipeline.peeking:
+            # Paused and stopped in one chunk: the speculation has not asked for its decode
+            # yet, and it would only decode the turn's audio a second time beside finish().
+            speculation.drop()
+            speculation = None
         failure = None
         try:
             transcript = await self.pipeline.finish()

@@ -173,6 +173,11 @@ class VoicePipeline:
         return self._stt is not None and self._stt.can_peek
 
     @property
+    def peeking(self) -> bool:
+        """A pause's decode has been asked for (and the turn has not ended or resumed since)."""
+        return self._peek is not None
+
+    @property
     def stable_text(self) -> str:
         """The turn's stable partial transcript so far (what the STT has settled on)."""
         return self._partial
