@@ -8,6 +8,15 @@ clips with the background worker). Timings are medians of `--runs` passes.
 `StreamingTranscriber` (background worker), then `--pause-ms` of silence, then a `peek()` as the
 voice loop asks at a pause; its text is scored beside one batch decode of the same clip (same
 model), and the peek's time is reported for short (<= 3.5 s) and long (>= 6 s) turns.
+`--mode pause`: the pause's decode alone, before/after in one run. Each clip of 2-12 s (plus
+`--pause-ms` of silence) is fed to a stream twice: "streamed" (partial decodes inline, so words
+get committed as they do while a user speaks) and "fresh" (no partial decode: nothing committed,
+the whole turn is decoded, as in most short conversation turns). On each stream every
+`--variant NAME=JSON` (plugin settings) then peeks (a peek reads the stream without changing
+it), in an order that rotates per clip and run, so machine load hits every variant alike.
+Reported per variant and state: peek ms median/p95 for short (<= 3.5 s) and long (>= 6 s)
+clips, WER, temperature fallbacks, which decode path ran; `--busy` keeps the partial lane
+decoding meanwhile (another stream's partials).
 With BENCH_OTHER_CHECKOUT set (bench/compare.py) the plugin is imported from that checkout.
 """
 
@@ -18,6 +27,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 import wave
 from pathlib import Path
@@ -26,7 +36,8 @@ if os.environ.get("BENCH_OTHER_CHECKOUT"):  # before/after: the other checkout's
     sys.path.insert(0, str(Path(os.environ["BENCH_OTHER_CHECKOUT"]) / "plugins"))
 
 from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
-from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
+from ovos_stt_plugin_whisper_streaming.audio import to_whisper_audio
+from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.corpus
 
@@ -151,14 +162,144 @@ def live_mode(stt: WhisperStreamingSTT, clips: list[dict], args: argparse.Namesp
     }
 
 
+# The pause decode as it was before the fast path (the defaults' "before").
+BEFORE = {
+    "final_word_timestamps": True,
+    "final_timestamps": True,
+    "final_beam_size": 5,
+    "final_encoder_window_s": 15.0,
+    "final_cpu_threads": 1,
+}
+
+
+def _busy_partial_lane(stt: WhisperStreamingSTT, clip: dict, stop: threading.Event) -> None:
+    """Partial-lane decodes back to back, as a stream's worker does while a user speaks."""
+    audio = to_whisper_audio(clip["pcm"], RATE)
+    while not stop.is_set():
+        stt.engine.decode(
+            audio,
+            "en",
+            beam_size=1,
+            word_timestamps=True,
+            fallback=False,
+            encoder_window_s=stt.settings.encoder_window_s,
+            complete=False,
+            partial=True,
+        )
+
+
+def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
+    clips = [c for c in clips if 2.0 <= len(c["pcm"]) / 2 / RATE <= 12.0]
+    if args.live_clips and args.live_clips < len(clips):
+        step = len(clips) / args.live_clips  # spread over the corpus order
+        clips = [clips[int(i * step)] for i in range(args.live_clips)]
+    variants = {"before": BEFORE, "after": {}}
+    if args.variant:
+        variants = {
+            name: json.loads(value) for name, value in (v.split("=", 1) for v in args.variant)
+        }
+    base = {"lang": "en-US", "model": args.model}
+    plugins = {name: WhisperStreamingSTT({**base, **conf}) for name, conf in variants.items()}
+    feeder = WhisperStreamingSTT(base)
+    fresh_feeder = WhisperStreamingSTT({**base, "min_first_decode_ms": 10**9})
+    refs = [c["text"] for c in clips]
+    durations = [len(c["pcm"]) / 2 / RATE for c in clips]
+    batch = [feeder.transcribe_detailed(c["pcm"], RATE)["text"] for c in clips]
+    names = list(variants)
+    rows: dict[str, dict[str, list]] = {
+        n: {s: [None] * len(clips) for s in ("streamed", "fresh")} for n in names
+    }
+    stop = threading.Event()
+    busy = None
+    if args.busy:
+        longest = max(clips, key=lambda c: len(c["pcm"]))
+        busy = threading.Thread(target=_busy_partial_lane, args=(feeder, longest, stop))
+        busy.start()
+    turn = 0
+    try:
+        for i, clip in enumerate(clips):
+            pcm = clip["pcm"] + bytes(2 * RATE * args.pause_ms // 1000)
+            for state, source in (("streamed", feeder), ("fresh", fresh_feeder)):
+                stream = source.new_stream(background=False)
+                for at in range(0, len(pcm), CHUNK):
+                    stream.feed(pcm[at : at + CHUNK])
+                for _run in range(args.runs):
+                    turn += 1
+                    order = names[turn % len(names) :] + names[: turn % len(names)]
+                    for name in order:
+                        stream.engine, stream.config = plugins[name].engine, plugins[name].settings
+                        fallbacks = stream.stats.final_fallbacks
+                        text = stream.peek()
+                        row = rows[name][state][i] or {"times": []}
+                        row.update(
+                            text=text,
+                            path=stream.stats.final_path,
+                            fallback=stream.stats.final_fallbacks > fallbacks,
+                        )
+                        row["times"].append(stream.stats.peek_decode_s)
+                        rows[name][state][i] = row
+                stream.close()
+    finally:
+        stop.set()
+        if busy:
+            busy.join()
+
+    def summary(name: str, state: str) -> dict:
+        got = rows[name][state]
+        times = [statistics.median(r["times"]) for r in got]
+        paths: dict[str, int] = {}
+        for r in got:
+            paths[r["path"]] = paths.get(r["path"], 0) + 1
+        return {
+            "wer": round(word_error_rate(refs, [r["text"] for r in got]), 4),
+            "peek_short_le_3_5s": _spread(
+                [t for t, d in zip(times, durations, strict=True) if d <= 3.5]
+            ),
+            "peek_long_ge_6s": _spread(
+                [t for t, d in zip(times, durations, strict=True) if d >= 6.0]
+            ),
+            "peek_all": _spread(times),
+            "fallbacks": sum(r["fallback"] for r in got),
+            "paths": paths,
+        }
+
+    first = names[0]
+    return {
+        "mode": "pause",
+        "model": args.model,
+        "clips": len(clips),
+        "short_clips": sum(d <= 3.5 for d in durations),
+        "long_clips": sum(d >= 6.0 for d in durations),
+        "runs": args.runs,
+        "pause_ms": args.pause_ms,
+        "busy_partial_lane": args.busy,
+        "batch_wer_same_clips": round(word_error_rate(refs, batch), 4),
+        "variants": {
+            name: {"set": variants[name], **{s: summary(name, s) for s in ("streamed", "fresh")}}
+            for name in names
+        },
+        f"differs_from_{first}": [
+            {"file": c["file"], "state": s, first: rows[first][s][i]["text"], n: r["text"]}
+            for n in names[1:]
+            for s in ("streamed", "fresh")
+            for i, (c, r) in enumerate(zip(clips, rows[n][s], strict=True))
+            if normalize(r["text"]) != normalize(rows[first][s][i]["text"])
+        ][: args.show_diffs],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--runs", type=int, default=3, help="passes for timing medians")
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--realtime-clips", type=int, default=3)
-    parser.add_argument("--mode", choices=("corpus", "live"), default="corpus")
-    parser.add_argument("--live-clips", type=int, default=0, help="live: this many (0: all)")
+    parser.add_argument("--mode", choices=("corpus", "live", "pause"), default="corpus")
+    parser.add_argument(
+        "--variant", action="append", default=[], help="pause: NAME=JSON settings (repeat)"
+    )
+    parser.add_argument("--busy", action="store_true", help="pause: partial lane kept busy")
+    parser.add_argument("--live-clips", type=int, default=0, help="live/pause: this many (0: all)")
     parser.add_argument("--pause-ms", type=int, default=200, help="live: silence before peek")
     parser.add_argument("--show-diffs", type=int, default=0, help="live: list clips unlike batch")
     parser.add_argument("--set", action="append", default=[], help="plugin setting KEY=JSON")
@@ -166,6 +307,10 @@ def main() -> None:
 
     clips = load(args.corpus)
     settings = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if args.mode == "pause":
+        json.dump(pause_mode(clips, args), sys.stdout, indent=2)
+        print()
+        return
     if args.mode == "live":
         stt = WhisperStreamingSTT({"lang": "en-US", "model": args.model, **settings})
         json.dump({**live_mode(stt, clips, args), "set": settings}, sys.stdout, indent=2)

@@ -196,6 +196,49 @@ def test_peek_abandons_a_partial_decode_in_flight_instead_of_waiting(stt, corpus
     assert finished == text
 
 
+def test_a_pause_with_nothing_committed_skips_word_times_and_keeps_every_word(stt, corpus):
+    """A short turn's pause decode (no partial decode has committed anything) takes the text
+    path: no word alignment (word times only serve to drop committed words). Its text is the
+    words path's, word for word, and a batch decode's of the turn at the same beam; it keeps
+    the timestamp tokens, so a continuation made up in the padding is still dropped: without
+    them vctk_p376_193 came back with its sentence twice (bench/stt_bench.py --mode pause)."""
+    fresh = WhisperStreamingSTT({"lang": "en-US", "min_first_decode_ms": 10**6})
+    assert fresh.engine is stt.engine
+    words_path = replace(fresh.settings, final_word_timestamps=True)
+    clips = [c for c in corpus if c["duration_s"] < 4.2 or c["file"] == "vctk_p376_193.wav"]
+    for clip in clips:
+        stream = fresh.new_stream(background=False)
+        stream.feed(clip["pcm"] + bytes(RATE))  # the turn, then 0.5 s of silence
+        text = stream.peek()
+        assert stream.stats.final_path == "text", clip["file"]
+        stream.config = words_path  # a peek reads the stream without changing it
+        assert normalize(stream.peek()) == normalize(text), clip["file"]
+        assert stream.stats.final_path == "words"
+        stream.close()
+        batch = fresh.engine.decode(
+            np.frombuffer(clip["pcm"] + bytes(RATE), np.int16).astype(np.float32) / 32768,
+            "en",
+            beam_size=fresh.settings.final_beam_size,
+            encoder_window_s=fresh.settings.encoder_window_s,
+        )
+        assert normalize(text) == normalize(batch.text), clip["file"]
+        # Not cut short, not said twice (tiny.en mishears some words of these clips in batch too).
+        said, heard = len(normalize(clip["text"]).split()), len(normalize(text).split())
+        assert 0.8 * said <= heard <= 1.25 * said, (clip["file"], text)
+
+
+def test_final_lane_threads_get_a_model_replica_of_their_own(stt, corpus, batch_hyps):
+    """final_cpu_threads != cpu_threads: peeks, finals and batch calls run on a replica with
+    that many threads; partial decodes keep the shared model's one thread."""
+    two = WhisperStreamingSTT({"lang": "en-US", "final_cpu_threads": 2})
+    assert two.engine is not stt.engine and stt.engine.final_model is stt.engine.model
+    assert two.engine.final_model is not two.engine.model
+    assert two.engine.final_model.model.num_workers == 1
+    clip = next(c for c in corpus if c["file"] == "cmuarctic_aew_arctic_a0003.wav")
+    text = two.transcribe_detailed(clip["pcm"], RATE)["text"]
+    assert normalize(text) == normalize(batch_hyps[clip["file"]])
+
+
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
     """Streamed inline, vctk_p376_193's pause decode wrote the whole sentence again after the
     rest of it (corpus WER 5.3 % → 11.8 % on 10 clips)."""
@@ -401,6 +444,10 @@ def test_missing_model_names_it_and_how_to_get_it(tmp_path, monkeypatch):
         ({"max_window_s": "long"}, "max_window_s"),
         ({"final_context_s": -1}, "final_context_s"),
         ({"no_speech_threshold": "high"}, "no_speech_threshold"),
+        ({"final_cpu_threads": 0}, "final_cpu_threads"),
+        ({"final_word_timestamps": "yes"}, "final_word_timestamps"),
+        ({"final_timestamps": 1}, "final_timestamps"),
+        ({"final_encoder_window_s": 5}, "final_encoder_window_s"),
     ],
 )
 def test_bad_config_names_the_key(conf, key):

@@ -25,14 +25,21 @@ class WhisperSTTConfig:
     # token-by-token decoder, where a second thread costs more in sync than it gives (on 2 cores:
     # 1 thread ~250 ms per final, 2 threads ~290 ms, ~370 ms when anything else runs).
     cpu_threads: int = 1
+    # Threads of the final lane (peeks, finals, batch): another number gives that lane its own
+    # model replica. None: cpu_threads. Measured (stt_bench.py --mode pause, 16 clips, beam 5,
+    # 2 cores shared with other work): 2 threads cut the median pause decode 686 → 559 ms with
+    # the partial lane idle but raised it 673 → 802 ms with it busy, so 1 stays the default.
+    final_cpu_threads: int | None = None
     lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
     language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
     # Beam per decode kind, measured (bench/stt_bench.py). Batch: 5. Partials: 1, re-decoded
-    # each second and only agreed words count. A pause's peek/finish: 5 on the uncommitted tail
-    # (on 31 clips 2.4 % WER; greedy with timestamps 3.3 %, it lost tail words).
+    # each second and only agreed words count. A pause's peek/finish: 2. On the 37 clips of
+    # 2-12 s (--mode pause) beam 2 gave the same WER as 5 (3.02 % streamed, 3.19 % with nothing
+    # committed; beam 3: 3.36 %, greedy 3.36 % and it dropped "we" and mangled names) and a
+    # ~10-15 % shorter pause decode (median 686 → 621 ms, partial lane busy 673 → 639 ms).
     beam_size: int = 5  # batch decodes (and a stream's peek/finish before final_beam_size)
     partial_beam_size: int = 1
-    final_beam_size: int = 5
+    final_beam_size: int = 2
     sample_rate: int = 16000  # rate of PCM handed to stream_data / StreamingTranscriber.feed
     decode_interval_ms: int = 1000  # at most one partial decode per interval
     min_first_decode_ms: int = 1000  # no partial before this much audio (short clips hallucinate)
@@ -49,6 +56,17 @@ class WhisperSTTConfig:
     # final_context_s before it (measured 0.4 WER points worse).
     final_decode: str = "prefix"
     final_context_s: float = 3.0
+    # A pause's decode when nothing is committed in the window (short turns; the decoder works
+    # on the whole turn). Word times only serve to drop committed words, so none are computed
+    # then: the same text on all 37 clips, long turns' decode median 938 → 839 ms (16 clips).
+    # The timestamp tokens stay: without them the corpus WER went 3.19 → 4.19 % (vctk_p376_193
+    # said its sentence twice, a continuation made up in the padding that times would drop).
+    final_word_timestamps: bool = False
+    final_timestamps: bool = True
+    # The encoder's window for a pause's decode; None: encoder_window_s. 12 s: WER 3.02 →
+    # 3.86 % streamed ("not only by chauffeur" said twice, a temperature fallback: p95 5.4 s);
+    # 10 s: 4.36 % streamed, 6.21 % with nothing committed. So finals keep 15 s.
+    final_encoder_window_s: float | None = None
     no_speech_threshold: float = 0.6
     # Whisper's encoder sees max(this, audio + 1 s) instead of always 30 s: ~4x cheaper decodes
     # of short turns at the same WER. Below ~10 s tiny.en starts repeating itself; 30 = off.
@@ -82,17 +100,27 @@ class WhisperSTTConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail(key, "must be a positive integer")
+        if self.final_cpu_threads is not None:
+            value = self.final_cpu_threads
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                fail("final_cpu_threads", "must be a positive integer (or null: cpu_threads)")
+        for key in ("final_word_timestamps", "final_timestamps"):
+            if not isinstance(getattr(self, key), bool):
+                fail(key, "must be true or false")
         for key in ("decode_interval_ms", "min_first_decode_ms", "prompt_chars"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 0:
                 fail(key, "must be a non-negative integer")
         for key, low, high, why in (
             ("encoder_window_s", 10.0, 30.0, "seconds"),
+            ("final_encoder_window_s", 8.0, 30.0, "seconds (or null: encoder_window_s)"),
             ("max_window_s", 2.0, 30.0, "seconds (Whisper sees 30 s at most)"),
             ("final_context_s", 0.0, 30.0, "seconds"),
             ("no_speech_threshold", 0.0, 1.0, "(a probability)"),
         ):
             value = getattr(self, key)
+            if value is None and key == "final_encoder_window_s":
+                continue
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number or not low <= value <= high:
                 fail(key, f"must be a number between {low:g} and {high:g} {why}")

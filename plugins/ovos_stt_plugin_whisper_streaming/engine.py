@@ -46,6 +46,9 @@ class Decoded:
     # log-probability (batch decodes of long audio: the worst segment). None when unknown.
     no_speech_prob: float | None = None
     avg_logprob: float | None = None
+    # The temperature whose result was kept (short window only): > 0 means Whisper's
+    # temperature fallback decoded the window again (best of 5 samples per extra try).
+    temperature: float = 0.0
 
     @property
     def text(self) -> str:
@@ -65,11 +68,28 @@ class WhisperEngine:
     """Wraps WhisperModel with an explicit CPU budget. Two lanes, each one decode at a time:
     `partial` for the streams' frequent re-decodes, `final` for peeks, finals and batch calls.
     So a pause's decode never queues behind a partial one (CTranslate2 runs one call per
-    worker: the model has two), and at most two decodes share the cores."""
+    worker: the model has two), and at most two decodes share the cores.
 
-    def __init__(self, model_dir: Path, compute_type: str = "int8", cpu_threads: int = 1) -> None:
+    final_cpu_threads (when it differs from cpu_threads): the final lane gets its own model
+    replica with that many threads (a second copy of the weights), the partial lane keeps
+    cpu_threads."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        compute_type: str = "int8",
+        cpu_threads: int = 1,
+        final_cpu_threads: int | None = None,
+    ) -> None:
         self.model_dir = Path(model_dir)
-        LOG.info("loading Whisper %s (%s, %d threads)", model_dir, compute_type, cpu_threads)
+        final_cpu_threads = final_cpu_threads or cpu_threads
+        LOG.info(
+            "loading Whisper %s (%s, %d threads, final lane %d)",
+            model_dir,
+            compute_type,
+            cpu_threads,
+            final_cpu_threads,
+        )
         # local_files_only: a folder path never triggers a hub lookup.
         self.model = WhisperModel(
             str(model_dir),
@@ -79,6 +99,16 @@ class WhisperEngine:
             num_workers=2,  # one per lane; CPU replicas share the weights
             local_files_only=True,
         )
+        self.final_model = self.model
+        if final_cpu_threads != cpu_threads:
+            self.final_model = WhisperModel(
+                str(model_dir),
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=final_cpu_threads,
+                num_workers=1,  # the final lane only
+                local_files_only=True,
+            )
         self.multilingual = bool(self.model.model.is_multilingual)
         self.lock = threading.Lock()  # the final lane
         self.partial_lock = threading.Lock()
@@ -116,10 +146,11 @@ class WhisperEngine:
         Abandoned (short window only)."""
         temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         language = language if self.multilingual else "en"
+        model = self.model if partial else self.final_model
         with self.partial_lock if partial else self.lock:
             if encoder_window_s < short_window.MAX_S and short_window.fits(audio):
                 found = short_window.decode(
-                    self.model,
+                    model,
                     audio,
                     language,
                     prompt,
@@ -143,8 +174,9 @@ class WhisperEngine:
                     len(audio) / WHISPER_RATE,
                     found.no_speech_prob,
                     found.avg_logprob,
+                    found.temperature,
                 )
-            segments, info = self.model.transcribe(
+            segments, info = model.transcribe(
                 audio,
                 language=language,
                 beam_size=beam_size,
@@ -176,6 +208,11 @@ class WhisperEngine:
 
 
 @lru_cache(maxsize=4)
-def get_engine(model_dir: Path, compute_type: str = "int8", cpu_threads: int = 1) -> WhisperEngine:
+def get_engine(
+    model_dir: Path,
+    compute_type: str = "int8",
+    cpu_threads: int = 1,
+    final_cpu_threads: int | None = None,
+) -> WhisperEngine:
     """Models are big: one per (folder, compute type, threads) per process."""
-    return WhisperEngine(model_dir, compute_type, cpu_threads)
+    return WhisperEngine(model_dir, compute_type, cpu_threads, final_cpu_threads or cpu_threads)

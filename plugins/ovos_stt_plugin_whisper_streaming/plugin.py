@@ -63,7 +63,10 @@ class WhisperStreamingSTT(StreamingSTT):
         self.settings = WhisperSTTConfig.from_dict(self.config)
         model_dir = resolve_model(self.settings.model, self.settings.model_path)
         self.engine: WhisperEngine = get_engine(
-            model_dir, self.settings.compute_type, self.settings.cpu_threads
+            model_dir,
+            self.settings.compute_type,
+            self.settings.cpu_threads,
+            self.settings.final_cpu_threads or self.settings.cpu_threads,
         )
         self._check_language(self.settings.whisper_language)
         self.on_partial: TextCallback | None = self.config.get("on_partial")

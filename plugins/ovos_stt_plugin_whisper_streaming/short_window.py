@@ -64,6 +64,7 @@ class Result:
     language: str
     no_speech_prob: float | None = None  # Whisper's <|nospeech|> probability for the window
     avg_logprob: float | None = None  # of the tokens it generated (the tail only, with a prefix)
+    temperature: float = 0.0  # the one whose result was kept: > 0 means the fallback fired
 
 
 def fits(audio: np.ndarray) -> bool:
@@ -120,7 +121,8 @@ def decode(
     prefix: text the decoder is forced to start with (a stream's committed words in the
     window); the result holds only what follows it, so the decoder works on the tail alone.
     abandoned(): asked between engine calls; True stops the decode (raises Abandoned).
-    timestamps=False: no timestamp tokens (only with a prefix; one segment, no word times).
+    timestamps=False: no timestamp tokens (one segment, no word times). Without a prefix the
+    text then has no times to tell a made-up continuation in the padding from the audio's words.
 
     complete=False (a stream's growing window): words starting in the last 100 ms are dropped
     too, as a continuation the decoder made up past the cut. complete=True (the whole turn):
@@ -150,28 +152,31 @@ def decode(
         temperatures=temperatures,
         word_timestamps=word_timestamps,
     )
-    timestamps = timestamps or not prefix
+    timestamps = timestamps or word_timestamps  # the aligner needs the segments' times
     prompt = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
     if not timestamps:
         options = dataclasses.replace(options, without_timestamps=True)
-    result, avg_logprob, _, _ = model.generate_with_fallback(
+    result, avg_logprob, temperature, _ = model.generate_with_fallback(
         encoder_output, prompt, tokenizer, options
     )
     language = language or "en"
-    found = Result([], language, float(result.no_speech_prob), float(avg_logprob))
+    found = Result(
+        [], language, float(result.no_speech_prob), float(avg_logprob), float(temperature)
+    )
     if result.no_speech_prob > no_speech_threshold and avg_logprob < options.log_prob_threshold:
         return found  # faster-whisper's "no speech" rule
     if abandoned is not None and abandoned():
         raise Abandoned
-    if prefix:
+    if prefix or not timestamps:
         # CTranslate2 returns the forced tokens too: keep what follows them. No word times
         # (nobody uses them), and a tail that starts at the very end of the audio is a
         # made-up continuation.
         tokens = list(result.sequences_ids[0])
-        forced = prompt[prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) :]
-        forced = [t for t in forced if t != tokenizer.no_timestamps]
-        if tokens[: len(forced)] == forced:
-            tokens = tokens[len(forced) :]
+        if prefix:
+            forced = prompt[prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) :]
+            forced = [t for t in forced if t != tokenizer.no_timestamps]
+            if tokens[: len(forced)] == forced:
+                tokens = tokens[len(forced) :]
         found.segments = [
             {"start": 0.0, "end": audio_s, "text": tokenizer.decode(s["tokens"]), "words": []}
             for s in _split_by_timestamps(tokens, tokenizer, audio_s)

@@ -44,6 +44,11 @@ class StreamStats:
     final_decode_s: float = 0.0
     peek_wait_s: float = 0.0  # the last peek/finish: from asked to its decode starting
     peek_decode_s: float = 0.0  # the last peek/finish: its decode
+    # How the last peek/finish decoded: "prefix" (committed words forced), "words" (whole
+    # window with word times, committed words dropped by time) or "text" (nothing committed
+    # in the window: its text as is, no word times).
+    final_path: str = ""
+    final_fallbacks: int = 0  # peeks/finishes whose temperature fallback fired
     audio_s: float = 0.0
 
 
@@ -355,25 +360,33 @@ class StreamingTranscriber:
                 window, offset = window[drop:], starts[0] - 0.05
         text = join_words(snap.committed)
         self._evidence = None
+        # Nothing committed in the window (the window starts after the last committed word):
+        # every word decoded is new, so no word times are needed to drop committed ones.
+        words = not prefix and (bool(snap.in_window) or self.config.final_word_timestamps)
+        path = "prefix" if prefix else "words" if words else "text"
         if len(window) >= WHISPER_RATE // 10:  # < 100 ms cannot hold a word
             decoded = self.engine.decode(
                 window,
                 self.language,
                 prompt=prompt,
                 beam_size=self.config.final_beam_size,
-                word_timestamps=not prefix,
+                word_timestamps=words,
                 no_speech_threshold=self.config.no_speech_threshold,
                 fallback=True,
-                encoder_window_s=self.config.encoder_window_s,
+                encoder_window_s=self.config.final_encoder_window_s or self.config.encoder_window_s,
                 complete=True,
                 prefix=prefix or None,
                 # After a forced prefix, beam search with timestamps often closed the segment
                 # and ended ("...to form" lost "letterpress"): 3.3 % WER vs 2.4 % without, on
                 # 31 corpus clips streamed inline (whole-window re-decode: 2.6 %).
-                timestamps=not prefix,
+                timestamps=words or (not prefix and self.config.final_timestamps),
             )
+            if decoded.temperature > 0:
+                self.stats.final_fallbacks += 1
             if prefix:
                 text = (text + _after_restart(decoded.raw_text, snap.in_window)).strip()
+            elif not words:
+                text = (text + " " + decoded.text).strip()
             else:
                 # The agreement's rules for words already committed, without changing it.
                 tail = LocalAgreement.fresh(
@@ -385,15 +398,18 @@ class StreamingTranscriber:
                     decoded.no_speech_prob, decoded.avg_logprob, len(text.split())
                 )
         self.stats.peek_decode_s = time.perf_counter() - started
+        self.stats.final_path = path
         LOG.debug(
-            "%s: waited %.0f ms, decoded %.1f s (%d committed words forced) in %.0f ms, "
-            "%d partial decodes abandoned so far",
+            "%s: waited %.0f ms, decoded %.1f s (%d committed words forced, %s) in %.0f ms, "
+            "%d partial decodes abandoned so far, %d fallbacks",
             kind,
             self.stats.peek_wait_s * 1000,
             len(window) / WHISPER_RATE,
             len(snap.in_window) if prefix else 0,
+            path,
             self.stats.peek_decode_s * 1000,
             self.stats.abandoned_partials,
+            self.stats.final_fallbacks,
         )
         return text
 
