@@ -155,11 +155,6 @@ class StreamingTranscriber:
         """Whisper's judgement of the last peek/finish's audio (None before one)."""
         return self._evidence
 
-    @property
-    def no_speech_prob(self) -> float | None:
-        """P(no speech) of the last peek/finish's audio, 0..1; None before one."""
-        return self._evidence.no_speech_prob if self._evidence else None
-
     def feed(self, pcm16: bytes | np.ndarray) -> None:
         """Append audio at `sample_rate` (PCM16 bytes, int16 or float32 array)."""
         samples = pcm16_to_float(pcm16)
