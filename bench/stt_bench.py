@@ -30,11 +30,13 @@ import sys
 import threading
 import time
 import wave
+from functools import partial
 from pathlib import Path
 
 if os.environ.get("BENCH_OTHER_CHECKOUT"):  # before/after: the other checkout's plugin
     sys.path.insert(0, str(Path(os.environ["BENCH_OTHER_CHECKOUT"]) / "plugins"))
 
+from _stats import summary as stats_summary
 from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
 from ovos_stt_plugin_whisper_streaming.audio import to_whisper_audio
 from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
@@ -95,15 +97,8 @@ def realtime_pass(stt: WhisperStreamingSTT, clip: dict) -> dict:
     }
 
 
-def _spread(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    return {
-        "n": len(values),
-        "median_ms": round(statistics.median(values) * 1000),
-        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000),
-    }
+# n, median and p95 of seconds, in whole milliseconds.
+_spread = partial(stats_summary, unit="_ms", digits=0, scale=1000)
 
 
 def live_clip(stt: WhisperStreamingSTT, clip: dict, pause_ms: int) -> dict:
