@@ -176,6 +176,32 @@ def test_peek_gives_the_final_so_far_and_the_stream_goes_on(stt, corpus):
     assert all(final.startswith(p) for p in partials) and stream.peek() == final
 
 
+def test_hypotheses_run_ahead_of_the_stable_text(stt, corpus):
+    """`on_hypothesis` gets each partial decode's whole guess, words not yet agreed on included:
+    on long clips it holds more words than the stable partial of the same moment, and its last
+    guess is close to the final (the voice loop reads it ahead into the LLM's cache)."""
+    clips = [c for c in corpus if c["file"].startswith("ljspeech_")][:4]
+    ahead, refs, guesses = 0, [], []
+    for clip in clips:
+        seen: list[tuple[str, str]] = []  # (hypothesis, stable text when it came)
+        partials = [""]
+        stream = stt.new_stream(
+            background=False,
+            on_partial=partials.append,
+            on_hypothesis=lambda text, p=partials, s=seen: s.append((text, p[-1])),
+        )
+        for i in range(0, len(clip["pcm"]), CHUNK):
+            stream.feed(clip["pcm"][i : i + CHUNK])
+        stream.finish()
+        assert seen, clip["file"]
+        assert all(guess.startswith(stable) for guess, stable in seen), seen
+        ahead += sum(len(guess.split()) > len(stable.split()) for guess, stable in seen)
+        refs.append(clip["text"])
+        guesses.append(seen[-1][0])
+    assert ahead >= len(clips), "hypotheses should usually hold more words than the stable text"
+    assert word_error_rate(refs, guesses) <= 0.35, guesses  # the last partial decode's audio
+
+
 def test_peek_abandons_a_partial_decode_in_flight_instead_of_waiting(stt, corpus):
     """A pause's peek must not wait for a partial decode whose result it will not use: that
     decode is abandoned (never committed) and the peek reads the stream at once."""

@@ -100,8 +100,10 @@ class WhisperStreamingSTT(StreamingSTT):
         on_partial: TextCallback | None = None,
         on_final: TextCallback | None = None,
         background: bool = True,
+        on_hypothesis: TextCallback | None = None,
     ) -> StreamingTranscriber:
-        """A stand-alone stream (one per bridge session); shares this plugin's loaded model."""
+        """A stand-alone stream (one per bridge session); shares this plugin's loaded model.
+        `on_hypothesis`: each partial decode's whole best guess (see StreamingTranscriber)."""
         lang = self._whisper_language(language)
         return StreamingTranscriber(
             self.engine,
@@ -112,6 +114,7 @@ class WhisperStreamingSTT(StreamingSTT):
             on_partial=on_partial or self.on_partial,
             on_final=on_final or self.on_final,
             background=background,
+            on_hypothesis=on_hypothesis,
         )
 
     # -- batch ----------------------------------------------------------------------------------

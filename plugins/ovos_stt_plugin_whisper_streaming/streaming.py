@@ -86,6 +86,8 @@ class StreamingTranscriber:
     Callbacks run on the worker thread (or the caller's thread for `finish` and, with
     background=False, `feed`); an asyncio user should hop back with loop.call_soon_threadsafe.
     `on_partial(text)` gets the whole stable text so far; each one extends the previous one.
+    `on_hypothesis(text)` gets the latest partial decode's whole text (the stable text and the
+    words not yet agreed on): a best guess that may still change, e.g. for reading ahead.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class StreamingTranscriber:
         on_partial: TextCallback | None = None,
         on_final: TextCallback | None = None,
         background: bool = True,
+        on_hypothesis: TextCallback | None = None,
     ) -> None:
         self.engine = engine
         self.config = config or WhisperSTTConfig()
@@ -106,6 +109,7 @@ class StreamingTranscriber:
         self.language = (language or self.config.whisper_language).split("-")[0].lower()
         self.prompt = prompt or ""
         self.on_partial = on_partial
+        self.on_hypothesis = on_hypothesis
         self.on_final = on_final
         self.stats = StreamStats()
         self._resampler = Resampler(self.sample_rate, WHISPER_RATE)
@@ -283,7 +287,9 @@ class StreamingTranscriber:
             # Words at the end of the window have the least context: hold them back a little.
             until = window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
             text = None
-            if self._agreement.flush(until):
+            committed = self._agreement.flush(until)
+            hypothesis = join_words(self._agreement.committed + self._agreement.pending())
+            if committed:
                 text = join_words(self._agreement.committed)
                 if text != self._last_partial:
                     self._last_partial = text
@@ -292,6 +298,8 @@ class StreamingTranscriber:
             self._trim(decoded, window_start)
         if text is not None:
             self._emit(self.on_partial, text)
+        if hypothesis:
+            self._emit(self.on_hypothesis, hypothesis)
 
     def _trim(self, decoded: Decoded, window_start: float) -> None:
         """Keep the window under max_window_s by cutting at a segment end already committed.
