@@ -94,6 +94,18 @@ async def test_words_read_ahead_while_the_user_speaks_are_not_read_again(brain):
 
 
 @pytest.mark.slow
+async def test_another_conversation_in_the_cache_is_not_evicted_by_reading_ahead(brain):
+    """Two sessions at once: reading one's history ahead would only evict the other's, which
+    answers first; only the turn's words are read ahead, onto the conversation cached."""
+    await ask(brain, chat_messages("You sell shoes. Answer briefly.", [user("Do you sell boots?")]))
+    held = brain._llama.n_tokens
+    other = chat_messages("You repair bicycles. Answer briefly.", [user("Can you fix a flat")])
+    brain.prepare(BrainRequest(messages=other))
+    await asyncio.get_running_loop().run_in_executor(brain._executor, lambda: None)
+    assert brain._llama.n_tokens == held
+
+
+@pytest.mark.slow
 async def test_an_abandoned_generation_frees_the_llm_thread_at_its_next_token(brain, caplog):
     """A dropped speculation closes its stream: the generation stops at its next token, before
     the next request's prompt is read (not after its 200-token budget)."""

@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 _END = object()
 # Tokens read ahead per llama.cpp call: an answer that comes waits at most for one such batch.
 READ_AHEAD_BATCH = 4
+# Reading ahead only adds the turn's words to a cache that holds the conversation before them
+# (give or take the template's tokens around the last answer). When it holds another session's
+# conversation, it waits for the answer: reading this one's history ahead would only evict the
+# other's (two sessions speaking at once re-read 30-70 tokens each time, slowing both).
+READ_AHEAD_SLACK = 8
 
 
 class _Stopped(Exception):
@@ -254,6 +259,9 @@ class EmbeddedLlamaBackend:
         llama = self._llama
         start = llama.longest_token_prefix(llama._input_ids.tolist(), tokens)
         if start >= len(tokens):
+            return
+        if start + READ_AHEAD_SLACK < len(self._tokens(prompt[:end])):
+            log.debug("not read ahead: the cache holds another conversation")
             return
         self._threads.for_reading_ahead()
         began = time.perf_counter()
