@@ -113,6 +113,21 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 @pytest.fixture(scope="session")
+def listening_runtime():
+    """The voice runtime's listening half in this process: the dual VAD and streaming Whisper,
+    no TTS (for tests of the voice pipeline itself)."""
+    from ovos_realtime.voice.engines import VoiceEngines
+    from ovos_realtime.voice.runtime import VoiceRuntime
+    from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
+
+    runtime = VoiceRuntime(
+        VoiceEngines(WhisperStreamingSTT({}), None, {"module": "ovos-vad-plugin-dual"})
+    )
+    yield runtime
+    runtime.shutdown()
+
+
+@pytest.fixture(scope="session")
 def scripted_server(server_factory) -> ServerProcess:
     """A server whose brain is the scripted LLM: for deterministic protocol tests."""
     return server_factory(

@@ -5,8 +5,6 @@ its words. The VAD's verdict is `voice.turns.is_speech` (enough speech frames, d
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.turns import MIN_SPEECH_RATIO, MIN_VOICED_MS, is_speech
@@ -25,17 +23,6 @@ def room_tone(pcm: np.ndarray, seconds: float) -> np.ndarray:
     return np.tile(loop, int(np.ceil(seconds * RATE / loop.size)))[: int(seconds * RATE)]
 
 
-@pytest.fixture(scope="module")
-def runtime():
-    from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
-
-    runtime = VoiceRuntime(
-        VoiceEngines(WhisperStreamingSTT({}), None, {"module": "ovos-vad-plugin-dual"})
-    )
-    yield runtime
-    runtime.shutdown()
-
-
 async def turns_of(runtime: VoiceRuntime, audio: np.ndarray) -> list[tuple[str, bool]]:
     """(final transcript, heard as speech) of each turn server_vad finds in the audio."""
     pipeline = VoicePipeline(runtime, "noise-test")
@@ -50,7 +37,7 @@ async def turns_of(runtime: VoiceRuntime, audio: np.ndarray) -> list[tuple[str, 
     return turns
 
 
-async def test_a_spoken_turn_keeps_its_words_and_clicks_get_no_answer(runtime):
+async def test_a_spoken_turn_keeps_its_words_and_clicks_get_no_answer(listening_runtime):
     """A sentence is one turn with its words; a run of short bursts (64 ms of the same voice
     every quarter second: what a click, a breath or a knock passes for) starts a turn: Whisper
     hears "Thank you for watching." in it, but judges it likely not speech (no_speech_prob
@@ -63,7 +50,7 @@ async def test_a_spoken_turn_keeps_its_words_and_clicks_get_no_answer(runtime):
         start = 8000 + k * 4000
         bursts += [speech[start : start + 1024], room_tone(speech, 0.2)]
     audio = np.concatenate([room, speech, room, *bursts, room])
-    turns = await turns_of(runtime, audio)
+    turns = await turns_of(listening_runtime, audio)
     assert len(turns) == 2, turns
     (text, heard), (noise_text, noise_heard) = turns
     assert heard and wer("I am sure all schools would accept that.", text) <= 0.2, text

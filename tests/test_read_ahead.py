@@ -8,9 +8,7 @@ import asyncio
 
 import numpy as np
 import pytest
-from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.pipeline import VoicePipeline
-from ovos_realtime.voice.runtime import VoiceRuntime
 
 from tests.corpus import read_wav, speech_rows, wer
 
@@ -20,25 +18,14 @@ CHUNK = 512 * 2  # 32 ms of PCM16
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def runtime():
-    from ovos_stt_plugin_whisper_streaming import WhisperStreamingSTT
-
-    runtime = VoiceRuntime(
-        VoiceEngines(WhisperStreamingSTT({}), None, {"module": "ovos-vad-plugin-dual"})
-    )
-    yield runtime
-    runtime.shutdown()
-
-
-async def test_the_turns_words_come_while_it_is_spoken(runtime):
+async def test_the_turns_words_come_while_it_is_spoken(listening_runtime):
     name = "ljspeech_LJ001-0001.wav"
     text = next(row["text"] for row in speech_rows() if row["file"] == name)
     samples, rate = read_wav(name)
     assert rate == RATE
     words: list[tuple[bool, str]] = []  # (the turn had stopped, the words)
     pipeline = VoicePipeline(
-        runtime, "read-ahead-test", on_words=lambda t: words.append((stopped, t))
+        listening_runtime, "read-ahead-test", on_words=lambda t: words.append((stopped, t))
     )
     pipeline.configure({"type": "audio/pcm", "rate": RATE}, {"type": "server_vad"})
     stopped = False
