@@ -541,3 +541,45 @@ async def test_manual_turns_never_end_on_a_stall(session):
     await session.handle({"type": "input_audio_buffer.commit"})
     completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
     assert completed["transcript"] == "alpha"
+
+
+class PreparingLLM(ScriptedLLM):
+    """The scripted LLM, able to read ahead: it keeps the requests it was asked to prepare."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list = []
+
+    def prepare(self, request) -> None:
+        self.prepared.append(request)
+
+
+async def test_the_turns_words_are_read_ahead_only_by_a_brain_that_can(session, stt):
+    """The scripted LLM cannot read ahead: no request is built for it while the user speaks.
+    One that can gets the turn's words so far, before the turn ends."""
+    built = []
+    prepare = session.prepare_response
+    session.prepare_response = lambda items: built.append(items) or prepare(items)
+    await send(session, speech(0.6), silence(0.1), speech(0.6))
+    await asyncio.sleep(0.05)
+    assert stt.streams and stt.streams[0].words >= 2  # partials came: words to read ahead
+    assert built == [], "a request was built for a brain that cannot read ahead"
+
+    brain = PreparingLLM()
+    runtime = VoiceRuntime(FakeEngines(stt=stt, tts=None, vad_config={}))
+    assistant = AssistantSession("sess_p", Persona("t"), brain, voice=runtime)
+    other = RealtimeSession(
+        session_id="sess_p",
+        assistant=assistant,
+        defaults=SessionDefaults(model="m", instructions=""),
+        emit=Recorder(),
+    )
+    try:
+        await send(other, speech(0.6), silence(0.1), speech(0.6))
+        await asyncio.sleep(0.05)
+        assert brain.prepared, "the turn's words were not handed to the brain"
+        last = brain.prepared[-1].messages[-1]
+        assert last["role"] == "user" and "alpha" in str(last["content"])
+    finally:
+        await other.close()
+        runtime.shutdown()

@@ -136,10 +136,15 @@ class AssistantSession:
                 yield event
         history.append({"role": "assistant", "content": "".join(text)})
 
+    @property
+    def reads_ahead(self) -> bool:
+        """The brain can read a prompt before it is asked to answer it (`prepare`)."""
+        return isinstance(self.brain, ReadsAhead)
+
     def prepare(self, request: BrainRequest) -> None:
         """A request that will likely come soon (a turn still being spoken): a brain that can
         read ahead reads its prompt now; others ignore it."""
-        if isinstance(self.brain, ReadsAhead):
+        if self.reads_ahead:
             self.brain.prepare(request)
 
     def notify(self, hook: str, *args: Any) -> None:

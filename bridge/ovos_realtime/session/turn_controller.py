@@ -234,6 +234,8 @@ class TurnController:
         the answer only reads the turn's last words (brain/llama_embedded.py)."""
         if not self._turn_config.get("create_response", True):
             return
+        if not self.session.assistant.reads_ahead:
+            return  # (no request built on the loop for a brain that would ignore it)
         task = asyncio.create_task(
             self.session.prepare_response([_user_item(self._current_item_id(), text)])
         )
