@@ -49,6 +49,8 @@ def test_precedence_defaults_file_env_flags(tmp_path):
         ("", {"OVOS_REALTIME_LLM__TEMPERATURE": "hot"}, "llm.temperature"),
         ("", {"OVOS_REALTIME_LOG_LEVEL": "loud"}, "log_level"),
         ("llm:\n  batch_threads: -1\n", {}, "llm.batch_threads"),
+        ("llm:\n  slots: 0\n", {}, "llm.slots"),
+        ("", {"OVOS_REALTIME_LLM__SLOTS": "1000"}, "llm.slots"),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path, file_text, env, must_name):

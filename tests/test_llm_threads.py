@@ -63,6 +63,14 @@ def test_a_busy_machine_answers_on_one_thread(monkeypatch, clock):
     assert not plan.sprinting
 
 
+def test_beside_another_answer_there_is_no_sprint(monkeypatch, clock):
+    """Two slots answering at once on two cores: one thread each (two sprints would put four
+    threads on two cores, each waiting at its barrier every token)."""
+    plan, calls = plan_with(monkeypatch, idle=2)
+    plan.for_answer(alone=False)
+    assert calls == [] and not plan.sprinting
+
+
 def test_sprint_threads_1_turns_the_sprint_off_and_a_number_fixes_it(monkeypatch, clock):
     plan, calls = plan_with(monkeypatch, idle=2, sprint_threads=1)
     plan.for_answer()

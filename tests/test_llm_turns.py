@@ -29,9 +29,10 @@ def brain():
     asyncio.run(backend.aclose())
 
 
-async def ask(brain, messages: list[dict]) -> tuple[str, Finished]:
+async def ask(brain, messages: list[dict] | BrainRequest) -> tuple[str, Finished]:
+    request = messages if isinstance(messages, BrainRequest) else BrainRequest(messages=messages)
     text, finished = "", None
-    async for event in brain.stream(BrainRequest(messages=messages)):
+    async for event in brain.stream(request):
         if isinstance(event, TextDelta):
             text += event.text
         elif isinstance(event, Finished):
@@ -76,6 +77,13 @@ async def test_the_next_turn_reads_only_its_new_tokens(brain):
         items += [spoken_answer(text), user(question)]
 
 
+async def read(brain, request: BrainRequest) -> None:
+    """Hand `request` to reading ahead and wait until its slot has read it."""
+    brain.prepare(request)
+    slot = next(slot for slot in brain._slots if slot.messages == request.messages)
+    await asyncio.get_running_loop().run_in_executor(slot.executor, lambda: None)
+
+
 @pytest.mark.slow
 async def test_words_read_ahead_while_the_user_speaks_are_not_read_again(brain):
     """The voice loop hands the brain the turn's words so far (`prepare`); the answer to the
@@ -83,10 +91,14 @@ async def test_words_read_ahead_while_the_user_speaks_are_not_read_again(brain):
     system = "You are a voice assistant for a bakery. Answer in one short sentence."
     heard = "Could you tell me which of your breads"
     said = heard + " has no wheat in it?"
-    _, cold = await ask(brain, chat_messages(system, [user("Hello there, are you open?")]))
-    brain.prepare(BrainRequest(messages=chat_messages(system, [user(heard)])))
-    await asyncio.get_running_loop().run_in_executor(brain._executor, lambda: None)  # read
-    _, warm = await ask(brain, chat_messages(system, [user(said)]))
+    hello = chat_messages(system, [user("Hello there, are you open?")])
+    _, cold = await ask(brain, BrainRequest(messages=hello, conversation="bakery"))
+    await read(
+        brain, BrainRequest(messages=chat_messages(system, [user(heard)]), conversation="bakery")
+    )
+    _, warm = await ask(
+        brain, BrainRequest(messages=chat_messages(system, [user(said)]), conversation="bakery")
+    )
     cold_read = cold.input_tokens - cold.cached_tokens
     warm_read = warm.input_tokens - warm.cached_tokens
     # The system prompt was cached already; the heard words (~8 tokens) were read ahead.
@@ -94,25 +106,80 @@ async def test_words_read_ahead_while_the_user_speaks_are_not_read_again(brain):
 
 
 @pytest.mark.slow
-async def test_another_conversation_in_the_cache_is_not_evicted_by_reading_ahead(brain):
-    """Two sessions at once: reading one's history ahead would only evict the other's, which
-    answers first; only the turn's words are read ahead, onto the conversation cached."""
-    await ask(brain, chat_messages("You sell shoes. Answer briefly.", [user("Do you sell boots?")]))
-    held = brain._llama.n_tokens
-    other = chat_messages("You repair bicycles. Answer briefly.", [user("Can you fix a flat")])
-    brain.prepare(BrainRequest(messages=other))
-    await asyncio.get_running_loop().run_in_executor(brain._executor, lambda: None)
-    assert brain._llama.n_tokens == held
+async def test_two_conversations_each_keep_their_cache(brain):
+    """Two sessions taking turns: each conversation stays in its own slot, so each turn reads
+    only its new tokens (one shared context re-read each session's history every turn)."""
+    shoes = [user("Do you sell boots?")]
+    bikes = [user("Can you fix a flat tyre?")]
+    last = {}
+    for turn in range(2):
+        for name, system, items in (
+            ("shoes", "You sell shoes. Answer briefly.", shoes),
+            ("bikes", "You repair bicycles. Answer briefly.", bikes),
+        ):
+            text, finished = await ask(brain, chat_messages(system, items))
+            if turn:
+                before = last[name]
+                assert finished.cached_tokens >= before.input_tokens + before.output_tokens - 1, (
+                    name,
+                    before,
+                    finished,
+                )
+            last[name] = finished
+            items += [spoken_answer(text), user("And how much is that?")]
 
 
 @pytest.mark.slow
-async def test_an_abandoned_generation_frees_the_llm_thread_at_its_next_token(brain, caplog):
+async def test_two_answers_are_written_at_once(brain):
+    """A second session's answer starts while the first one's is still being written (with one
+    context it waited for the whole of the first)."""
+    events: list[str] = []
+    first_words = asyncio.Event()
+
+    async def answer(name: str, question: str, tokens: int) -> None:
+        request = BrainRequest(
+            messages=chat_messages(SYSTEM, [user(question)]),
+            max_output_tokens=tokens,
+            conversation=name,
+        )
+        async for event in brain.stream(request):
+            if isinstance(event, TextDelta) and f"{name} speaks" not in events:
+                events.append(f"{name} speaks")
+                first_words.set()
+            elif isinstance(event, Finished):
+                events.append(f"{name} done")
+
+    first = asyncio.create_task(answer("first", "Tell me a long story about a dragon.", 60))
+    await first_words.wait()
+    await answer("second", "Say yes.", 4)
+    await first
+    assert events.index("second speaks") < events.index("first done"), events
+
+
+@pytest.mark.slow
+async def test_reading_ahead_does_not_evict_another_conversation(brain):
+    """More sessions than slots: reading a new conversation's history ahead would only evict
+    another's; only the turn's words are read ahead, onto a conversation cached."""
+    for system, question in (
+        ("You sell shoes. Answer briefly.", "Do you sell boots?"),
+        ("You repair bicycles. Answer briefly.", "Can you fix a flat?"),
+    ):
+        await ask(brain, chat_messages(system, [user(question)]))
+    held = [slot.llama.n_tokens for slot in brain._slots]
+    other = chat_messages("You bake bread. Answer briefly.", [user("Is the rye bread")])
+    await read(brain, BrainRequest(messages=other))
+    assert [slot.llama.n_tokens for slot in brain._slots] == held
+
+
+@pytest.mark.slow
+async def test_an_abandoned_generation_frees_its_slot_at_its_next_token(brain, caplog):
     """A dropped speculation closes its stream: the generation stops at its next token, before
-    the next request's prompt is read (not after its 200-token budget)."""
+    the session's next request's prompt is read on that slot (not after its 200-token budget)."""
     caplog.set_level(logging.DEBUG, logger="ovos_realtime.brain.llama_embedded")
     request = BrainRequest(
         messages=chat_messages(SYSTEM, [user("Tell me a long story about a dragon.")]),
         max_output_tokens=200,
+        conversation="s",
     )
     deltas = 0
     async with contextlib.aclosing(brain.stream(request)) as events:
@@ -120,11 +187,13 @@ async def test_an_abandoned_generation_frees_the_llm_thread_at_its_next_token(br
             deltas += isinstance(event, TextDelta)
             if deltas == 3:
                 break
-    _, finished = await ask(brain, chat_messages(SYSTEM, [user("Say yes.")]))
+    # The same session's next request (a speculation dropped, the turn's answer) takes its slot.
+    again = BrainRequest(messages=chat_messages(SYSTEM, [user("Say yes.")]), conversation="s")
+    _, finished = await ask(brain, again)
     assert finished.reason == "stop"
     messages = [r.getMessage() for r in caplog.records]
     stopped = next(i for i, m in enumerate(messages) if m.startswith("generation stopped"))
-    next_prompt = max(i for i, m in enumerate(messages) if m.startswith("prompt:"))
+    next_prompt = max(i for i, m in enumerate(messages) if "] prompt:" in m)
     assert stopped < next_prompt, messages
     tokens = int(messages[stopped].split("after ")[1].split()[0])
     assert tokens <= deltas + 2, messages[stopped]  # what was read, and the one in flight

@@ -71,6 +71,9 @@ class LLMSettings(_Section):
     url: str | None = None  # openai: base URL, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = None
     context_tokens: int = Field(4096, ge=512)
+    # embedded: llama.cpp contexts, each answering one session at a time with its conversation
+    # cached (brain/llama_slots.py); the weights are shared, a slot costs ~130 MB (Qwen2.5-0.5B).
+    slots: int = Field(2, ge=1, le=16)
     # One thread: llama.cpp's threads spin at a barrier per token, and on 2 shared cores (STT
     # and TTS run beside it) two threads fell to ~1 token/s where one keeps 60-70.
     threads: int = Field(1, ge=1)

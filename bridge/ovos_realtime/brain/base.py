@@ -29,6 +29,9 @@ class BrainRequest:
     tool_choice: ToolChoice = "auto"
     max_output_tokens: int | None = None
     temperature: float | None = None  # None: the backend's configured llm.temperature
+    # Names the conversation asking (a session's id): a backend may keep state per conversation
+    # (the embedded LLM answers it on the cache slot that holds it).
+    conversation: str | None = None
 
     def forced_tool(self) -> str | None:
         if isinstance(self.tool_choice, dict):

@@ -1,23 +1,25 @@
 """Embedded llama.cpp backend (llama-cpp-python): the default brain.
 
-One model per process, shared by all sessions. Generation runs on one dedicated thread (a shared
-llama context cannot run two generations at once, and two cores cannot either); tokens cross to
-the event loop through a queue. Closing the stream sets a stop flag the thread checks per token,
-so an abandoned generation (a dropped speculation) frees the thread at its next token.
+One model per process, shared by all sessions, in `llm.slots` llama.cpp contexts (2 by default,
+brain/llama_slots.py): each generates on its own thread and holds one conversation in its cache,
+so two sessions answer at once. Tokens cross to the event loop through a queue. Closing the
+stream sets a stop flag the thread checks per token, so an abandoned generation (a dropped
+speculation) frees the slot at its next token.
 
 Warm prompt prefix: llama.cpp keeps the last evaluation's tokens in its KV cache and
 llama-cpp-python reads only what differs from them. A conversation's next prompt extends the
 last one byte for byte (the history holds the model's own answer text, see brain/history.py),
-so a turn reads only its new tokens. One context serves every session: the cache stays warm for
-the conversation answered last; another session's turn keeps only the common prefix (the system
-prompt). Saving the state per session was not chosen: llama-cpp-python's `save_state` copies the
-logits buffer (n_batch × vocabulary floats, ~300 MB for Qwen2.5), far more than the re-read costs.
-`Finished.cached_tokens` says how many prompt tokens were not read again.
+so a turn reads only its new tokens, on the slot that answered its last one. More sessions than
+slots share them: a session whose slot served another since keeps only the common prefix (the
+system prompt). Saving the state per session was not chosen: llama-cpp-python's `save_state`
+copies the logits buffer (n_batch × vocabulary floats, ~300 MB for Qwen2.5), far more than the
+re-read costs. `Finished.cached_tokens` says how many prompt tokens were not read again.
 
 Reading ahead: while the user still speaks, `prepare()` gets the request the turn would make
-with the words heard so far, and the idle generation thread reads that prompt up to those words
-into the cache, a few tokens at a time (it yields to a real answer between batches). When the
-turn ends, the answer reads only the last words and the template's closing tokens.
+with the words heard so far, and the idle thread of the slot the answer will take reads that
+prompt up to those words into its cache, a few tokens at a time (it yields to a real answer
+between batches). When the turn ends, the answer reads only the last words and the template's
+closing tokens.
 """
 
 import asyncio
@@ -27,7 +29,6 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from ovos_realtime.brain.base import (
     ToolArgumentsDelta,
     ToolCallStarted,
 )
-from ovos_realtime.brain.llama_threads import ThreadPlan
+from ovos_realtime.brain.llama_slots import LlamaSlot, choose_slot
 from ovos_realtime.brain.models import resolve_gguf
 from ovos_realtime.brain.tool_prompt import (
     argument_schema,
@@ -50,7 +51,6 @@ from ovos_realtime.brain.tool_prompt import (
 )
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.ids import new_id
-from ovos_realtime.threads import lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,22 @@ class EmbeddedLlamaBackend:
 
         self.settings = settings
         self.model_path: Path = resolve_gguf(settings.model)
-        self._llama = Llama(
-            model_path=str(self.model_path),
-            n_ctx=settings.context_tokens,
-            n_threads=settings.threads,
-            n_threads_batch=settings.batch_threads or settings.threads,
-            verbose=False,
-        )
+        self._slots = [
+            LlamaSlot(
+                index,
+                Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=settings.context_tokens,
+                    n_threads=settings.threads,
+                    n_threads_batch=settings.batch_threads or settings.threads,
+                    verbose=False,
+                ),
+                settings,
+            )
+            for index in range(settings.slots)
+        ]
+        # Tokenizing and the template are the model's, the same in every slot.
+        self._llama = self._slots[0].llama
         template = self._llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError(f"{self.model_path} has no chat template; use a chat (instruct) model")
@@ -95,7 +104,6 @@ class EmbeddedLlamaBackend:
             eos_token=self._llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
         )
-        self._threads = ThreadPlan(settings, self._llama._ctx.set_n_threads)
         self._sampling = {
             "repeat_penalty": settings.repeat_penalty,
             "frequency_penalty": settings.frequency_penalty,
@@ -103,26 +111,24 @@ class EmbeddedLlamaBackend:
             "min_p": settings.min_p,
             "top_p": settings.top_p,
         }
-        # Below the event loop's priority (threads.py): a cancel must not wait for a core.
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="llm", initializer=lower_priority
+        log.info(
+            "embedded LLM loaded: %s (%d slots, %d threads each)",
+            self.model_path.name,
+            settings.slots,
+            settings.threads,
         )
-        # Reading ahead: the latest request to read (the generation thread takes it), and the
-        # answers submitted and not started (reading ahead stops for them).
-        self._read_ahead_lock = threading.Lock()
-        self._to_read: BrainRequest | None = None
-        self._answers_waiting = 0
-        log.info("embedded LLM loaded: %s (%d threads)", self.model_path.name, settings.threads)
 
     def describe(self) -> dict[str, Any]:
         return {
             "backend": self.name,
             "model": self.model_path.name,
             "threads": self.settings.threads,
+            "slots": self.settings.slots,
         }
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for slot in self._slots:
+            slot.executor.shutdown(wait=False, cancel_futures=True)
 
     # ---- the async side ----
 
@@ -139,10 +145,12 @@ class EmbeddedLlamaBackend:
             except RuntimeError:  # the loop is closed: nobody is listening
                 raise _Stopped from None
 
-        with self._read_ahead_lock:
-            self._answers_waiting += 1
-            self._to_read = None  # what it would have read, the answer reads now
-        loop.run_in_executor(self._executor, self._generate_safely, request, push, stop)
+        slot = choose_slot(self._slots, request).take(request)
+        slot.answering += 1
+        with slot.read_ahead_lock:
+            slot.answers_waiting += 1
+            slot.to_read = None  # what it would have read, the answer reads now
+        loop.run_in_executor(slot.executor, self._generate_safely, slot, request, push, stop)
         try:
             while (event := await queue.get()) is not _END:
                 if isinstance(event, BaseException):
@@ -150,24 +158,31 @@ class EmbeddedLlamaBackend:
                 yield event
         finally:
             stop.set()
+            slot.answering -= 1  # (its thread stops at its next token)
 
     def prepare(self, request: BrainRequest) -> None:
-        """Read `request`'s prompt up to its last user words into the cache, when the generation
-        thread is idle (the user is still speaking them: nothing is generated)."""
-        with self._read_ahead_lock:
-            idle = self._to_read is None
-            self._to_read = request
+        """Read `request`'s prompt up to its last user words into the cache of the slot its
+        answer will take, when that slot's thread is idle (the user is still speaking them:
+        nothing is generated)."""
+        slot = choose_slot(self._slots, request).take(request)
+        with slot.read_ahead_lock:
+            idle = slot.to_read is None
+            slot.to_read = request
         if idle:
-            self._executor.submit(self._read_ahead)
+            slot.executor.submit(self._read_ahead, slot)
 
     def _generate_safely(
-        self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
+        self,
+        slot: LlamaSlot,
+        request: BrainRequest,
+        push: Callable[[object], None],
+        stop: threading.Event,
     ) -> None:
-        with self._read_ahead_lock:
-            self._answers_waiting -= 1
+        with slot.read_ahead_lock:
+            slot.answers_waiting -= 1
         try:
             if not stop.is_set():
-                self._generate(request, push, stop)
+                self._generate(slot, request, push, stop)
         except _Stopped:
             return
         except Exception as exc:
@@ -184,23 +199,31 @@ class EmbeddedLlamaBackend:
     # ---- the generation thread ----
 
     def _generate(
-        self, request: BrainRequest, push: Callable[[object], None], stop: threading.Event
+        self,
+        slot: LlamaSlot,
+        request: BrainRequest,
+        push: Callable[[object], None],
+        stop: threading.Event,
     ) -> None:
-        self._threads.for_answer()
+        # Another slot generating holds a core: no sprint beside it (two sprints at once would
+        # put four threads on two cores).
+        slot.threads.for_answer(alone=not any(s.answering for s in self._slots if s is not slot))
         use_tools = bool(request.tools) and request.tool_choice != "none"
         messages = plain_messages(request.messages, request.tools if use_tools else [])
         budget = request.max_output_tokens or self.settings.max_output_tokens
         prompt, stops, prompt_tokens = self._fit_prompt(messages, budget)
-        cached = self._cached_tokens(self._tokens(prompt))
-        log.debug("prompt: %d tokens, %d of them cached", prompt_tokens, cached)
+        cached = self._cached_tokens(slot, self._tokens(prompt))
+        log.debug(
+            "[slot %d] prompt: %d tokens, %d of them cached", slot.index, prompt_tokens, cached
+        )
         counter = _Counter()
         forced = request.forced_tool()
         try:
             if use_tools and (request.tool_choice == "required" or forced):
-                reason = self._tool_call(request, prompt, forced, budget, push, stop, counter)
+                reason = self._tool_call(slot, request, prompt, forced, budget, push, stop, counter)
             else:
                 reason = self._free_text(
-                    request, prompt, stops, budget, use_tools, push, stop, counter
+                    slot, request, prompt, stops, budget, use_tools, push, stop, counter
                 )
         except _Stopped:
             log.debug("generation stopped by its consumer after %d tokens", counter.tokens)
@@ -222,27 +245,28 @@ class EmbeddedLlamaBackend:
             tokens = [bos, *tokens]
         return tokens
 
-    def _cached_tokens(self, tokens: list[int]) -> int:
-        """How many of `tokens` the context holds already (what llama-cpp-python will not read
-        again; it re-reads the last one when the whole prompt matches)."""
-        held = self._llama._input_ids.tolist()
-        same = self._llama.longest_token_prefix(held, tokens)
+    @staticmethod
+    def _cached_tokens(slot: LlamaSlot, tokens: list[int]) -> int:
+        """How many of `tokens` the slot's context holds already (what llama-cpp-python will not
+        read again; it re-reads the last one when the whole prompt matches)."""
+        held = slot.llama._input_ids.tolist()
+        same = slot.llama.longest_token_prefix(held, tokens)
         return min(same, len(tokens) - 1) if tokens else 0
 
     # ---- reading ahead (the generation thread) ----
 
-    def _read_ahead(self) -> None:
+    def _read_ahead(self, slot: LlamaSlot) -> None:
         while True:
-            with self._read_ahead_lock:
-                request, self._to_read = self._to_read, None
-                if request is None or self._answers_waiting:
+            with slot.read_ahead_lock:
+                request, slot.to_read = slot.to_read, None
+                if request is None or slot.answers_waiting:
                     return
             try:
-                self._read_prefix(request)
+                self._read_prefix(slot, request)
             except Exception:  # only a cache warm-up: the answer reads the prompt itself
                 log.exception("reading ahead failed")
 
-    def _read_prefix(self, request: BrainRequest) -> None:
+    def _read_prefix(self, slot: LlamaSlot, request: BrainRequest) -> None:
         use_tools = bool(request.tools) and request.tool_choice != "none"
         messages = plain_messages(request.messages, request.tools if use_tools else [])
         words = str(messages[-1].get("content") or "") if messages else ""
@@ -256,22 +280,23 @@ class EmbeddedLlamaBackend:
             return
         # Its last token may merge with the words that follow: not read.
         tokens = self._tokens(prompt[: end + len(words)])[:-1]
-        llama = self._llama
+        llama = slot.llama
         start = llama.longest_token_prefix(llama._input_ids.tolist(), tokens)
         if start >= len(tokens):
             return
         if start + READ_AHEAD_SLACK < len(self._tokens(prompt[:end])):
-            log.debug("not read ahead: the cache holds another conversation")
+            log.debug("[slot %d] not read ahead: it holds another conversation", slot.index)
             return
-        self._threads.for_reading_ahead()
+        slot.threads.for_reading_ahead()
         began = time.perf_counter()
         llama.n_tokens = start  # eval() drops the cache from here on
         for at in range(start, len(tokens), READ_AHEAD_BATCH):
-            if self._answers_waiting:
+            if slot.answers_waiting:
                 break
             llama.eval(tokens[at : at + READ_AHEAD_BATCH])
         log.debug(
-            "read ahead %d tokens in %.0f ms (%d cached before)",
+            "[slot %d] read ahead %d tokens in %.0f ms (%d cached before)",
+            slot.index,
             llama.n_tokens - start,
             (time.perf_counter() - began) * 1000,
             start,
@@ -293,15 +318,18 @@ class EmbeddedLlamaBackend:
     def _temperature(self, request: BrainRequest) -> float:
         return self.settings.temperature if request.temperature is None else request.temperature
 
-    def _completion(self, prompt: str, **kwargs: Any) -> Iterator[tuple[str, str | None]]:
+    def _completion(
+        self, slot: LlamaSlot, prompt: str, **kwargs: Any
+    ) -> Iterator[tuple[str, str | None]]:
         # Tokens, not text: the cached-prefix count above sees exactly what llama.cpp reads.
         tokens = self._tokens(prompt)
-        for chunk in self._llama.create_completion(prompt=tokens, stream=True, **kwargs):
+        for chunk in slot.llama.create_completion(prompt=tokens, stream=True, **kwargs):
             choice = chunk["choices"][0]
             yield choice["text"], choice.get("finish_reason")
 
     def _free_text(
         self,
+        slot: LlamaSlot,
         request: BrainRequest,
         prompt: str,
         stops: list[str],
@@ -317,6 +345,7 @@ class EmbeddedLlamaBackend:
         reason = "stop"
         began = time.perf_counter()
         for text, finish in self._completion(
+            slot,
             prompt,
             max_tokens=budget,
             temperature=self._temperature(request),
@@ -326,13 +355,14 @@ class EmbeddedLlamaBackend:
             if stop.is_set():
                 raise _Stopped
             counter.tokens += 1
-            self._threads.token()
+            slot.threads.token()
             if counter.tokens == 1:
                 log.debug(
-                    "first token in %.0f ms (prompt read with %d threads, %d generating)",
+                    "[slot %d] first token in %.0f ms (prompt read with %d threads, %d generating)",
+                    slot.index,
                     (time.perf_counter() - began) * 1000,
-                    self._threads.batch_threads,
-                    self._threads.threads,
+                    slot.threads.batch_threads,
+                    slot.threads.threads,
                 )
             if not started:
                 text = text.lstrip()
@@ -341,7 +371,7 @@ class EmbeddedLlamaBackend:
                 held += text
                 calls = call_opening(held)
                 if calls:
-                    return self._tool_call(request, prompt, None, budget, push, stop, counter)
+                    return self._tool_call(slot, request, prompt, None, budget, push, stop, counter)
                 if calls is None:
                     continue
                 deciding, text, held = False, held, ""
@@ -355,6 +385,7 @@ class EmbeddedLlamaBackend:
 
     def _tool_call(
         self,
+        slot: LlamaSlot,
         request: BrainRequest,
         prompt: str,
         name: str | None,
@@ -365,12 +396,13 @@ class EmbeddedLlamaBackend:
     ) -> str:
         tools = {tool.name: tool for tool in request.tools}
         if name is None:
-            name = self._choose_tool(prompt, list(tools), counter)
+            name = self._choose_tool(slot, prompt, list(tools), counter)
         call_id = new_id("call")
         push(ToolCallStarted(call_id=call_id, name=name))
         grammar = self._grammar(json.dumps(argument_schema(tools[name]), sort_keys=True))
         reason = "tool_calls"
         for text, finish in self._completion(
+            slot,
             prompt + arguments_prefix(name),
             max_tokens=budget,
             temperature=min(self._temperature(request), 0.3),
@@ -379,14 +411,16 @@ class EmbeddedLlamaBackend:
             if stop.is_set():
                 raise _Stopped
             counter.tokens += 1
-            self._threads.token()
+            slot.threads.token()
             if text:
                 push(ToolArgumentsDelta(call_id=call_id, delta=text))
             if finish == "length":
                 reason = "length"
         return reason
 
-    def _choose_tool(self, prompt: str, names: list[str], counter: "_Counter") -> str:
+    def _choose_tool(
+        self, slot: LlamaSlot, prompt: str, names: list[str], counter: "_Counter"
+    ) -> str:
         if len(names) == 1:
             return names[0]
         from llama_cpp import LlamaGrammar
@@ -396,7 +430,7 @@ class EmbeddedLlamaBackend:
         out = "".join(
             text
             for text, _ in self._completion(
-                prompt + call_prefix(), max_tokens=32, temperature=0.0, grammar=grammar
+                slot, prompt + call_prefix(), max_tokens=32, temperature=0.0, grammar=grammar
             )
         )
         counter.tokens += 1

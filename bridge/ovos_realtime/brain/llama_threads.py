@@ -44,9 +44,10 @@ class ThreadPlan:
     def for_reading_ahead(self) -> None:
         self._use(self.settings.threads, 1)
 
-    def for_answer(self) -> None:
-        """Before an answer's prompt is read: the idle cores read it and sprint."""
-        idle = idle_cores() or 0
+    def for_answer(self, alone: bool = True) -> None:
+        """Before an answer's prompt is read: the idle cores read it and sprint (not beside
+        another answer: `alone` False)."""
+        idle = (idle_cores() or 0) if alone else 0
         base = self.settings.threads
         batch = self.settings.batch_threads or max(base, idle)
         sprint = self.settings.sprint_threads or max(base, idle)

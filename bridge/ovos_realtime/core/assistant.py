@@ -124,7 +124,10 @@ class AssistantSession:
         Realtime conversation of their own (Wyoming, HiveMind)."""
         offered = await self.server_tools()
         request = BrainRequest(
-            messages=history, tools=[tool.spec for tool in offered], tool_choice="auto"
+            messages=history,
+            tools=[tool.spec for tool in offered],
+            tool_choice="auto",
+            conversation=self.id,
         )
         text: list[str] = []
         async with contextlib.aclosing(

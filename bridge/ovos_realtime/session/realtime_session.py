@@ -213,6 +213,7 @@ class RealtimeSession:
             tool_choice=settings.tool_choice,
             max_output_tokens=settings.max_output_tokens,
             temperature=settings.temperature,
+            conversation=self.id,
         )
         return settings, request, server_tools
 
