@@ -6,6 +6,7 @@ request; bad offers get 4xx; hangups and vanished peers leave no call behind."""
 
 import asyncio
 import json
+import time
 
 import httpx
 import numpy as np
@@ -14,11 +15,12 @@ from openai import AsyncOpenAI
 from ovos_stt_plugin_whisper_streaming.evaluation import word_error_rate
 
 from tests.voice_helpers import load_clip, manifest, silence, transcribe
-from tests.webrtc_client import WebRTCClient
+from tests.webrtc_client import RATE, WebRTCClient
 
 pytestmark = pytest.mark.slow
 
 CLIP = next(m for m in manifest() if m["file"] == "cmuarctic_aew_arctic_a0003.wav")
+STARTED = "output_audio_buffer.started"
 
 
 async def health(http_url: str) -> dict:
@@ -79,8 +81,26 @@ async def test_spoken_call_sideband_clear_and_hangup(voice_server):
             for e in client.events
             if e["type"] == "response.output_audio_transcript.done"
         )
-        heard = await asyncio.to_thread(transcribe, voice_server.http_url, bytes(client.heard))
-        assert word_error_rate([said], [heard]) <= 0.35, (said, heard)
+        await asyncio.sleep(0.3)  # the answer's last frames, still in the client's jitter buffer
+        listened_s = time.monotonic() - client.listening_since
+        span = client.loud_span()
+        report = {
+            "samples by track": dict(client.heard_by_track),
+            "listened s": round(listened_s, 2),
+            "loud from/to s": span,
+            "played s": round(client.arrived_at(stopped) - client.arrived_at(started), 2),
+            "audio of": [e["response_id"] for e in client.events if e["type"] == STARTED],
+        }
+        # One speaker track, recorded once: no more audio than the time spent listening.
+        assert len(client.heard_by_track) == 1, report
+        assert sum(client.heard_by_track.values()) / RATE < 1.5 * listened_s, report
+        assert span is not None, report
+        # What was heard is what the server said it said (an answer played twice fails here).
+        # Whisper gets it from just before its first sound: with the caller's turn (~5 s of
+        # quiet) before it, the batch path drops the answer's last words.
+        answer = bytes(client.heard)[round(max(0.0, span[0] - 0.3) * RATE) * 2 :]
+        heard = await asyncio.to_thread(transcribe, voice_server.http_url, answer)
+        assert word_error_rate([said], [heard]) <= 0.35, (said, heard, report)
 
         # Barge-in: the caller speaks over a long answer, and stops hearing it at once; the
         # assistant item is cut to what was heard.

@@ -74,7 +74,10 @@ class WebRTCClient:
         self.events: list[dict[str, Any]] = []
         self.received_at: list[float] = []
         self.heard = bytearray()
+        self.heard_by_track: dict[str, int] = {}  # track id → samples recorded since listen_from
+        self._recorded: set[str] = set()  # ids of the tracks being recorded
         self.first_loud_at: float | None = None  # since the last `listen_from()`
+        self.listening_since = time.monotonic()  # the last `listen_from()`
         self.call_id: str | None = None
         self._arrived = asyncio.Event()
         self._open = asyncio.Event()
@@ -91,6 +94,11 @@ class WebRTCClient:
         self._arrived.set()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        # One recorder per track: a track announced again (renegotiation) is not heard twice,
+        # and two readers of one track would split its frames between them.
+        if track.id in self._recorded:
+            return
+        self._recorded.add(track.id)
         self._tasks.append(asyncio.create_task(self._record(track)))
 
     async def _record(self, track: MediaStreamTrack) -> None:
@@ -103,12 +111,29 @@ class WebRTCClient:
             for out in resampler.resample(frame):
                 pcm = bytes(out.planes[0])[: out.samples * 2]
                 self.heard += pcm
+                self.heard_by_track[track.id] = self.heard_by_track.get(track.id, 0) + out.samples
                 if self.first_loud_at is None and np.abs(np.frombuffer(pcm, "<i2")).max() > LOUD:
                     self.first_loud_at = time.monotonic()
 
     def listen_from(self) -> None:
         self.heard.clear()
+        self.heard_by_track.clear()
         self.first_loud_at = None
+        self.listening_since = time.monotonic()
+
+    def loud_span(self) -> tuple[float, float] | None:
+        """Seconds into `heard` of its first and last loud sample (None: nothing loud)."""
+        pcm = np.frombuffer(bytes(self.heard), "<i2").astype(np.int32)
+        loud = np.flatnonzero(np.abs(pcm) > LOUD)
+        return (
+            (round(float(loud[0]) / RATE, 3), round(float(loud[-1]) / RATE, 3))
+            if loud.size
+            else None
+        )
+
+    def arrived_at(self, event: dict[str, Any]) -> float:
+        """When `event` (one of `events`) arrived, monotonic."""
+        return next(t for e, t in zip(self.events, self.received_at, strict=True) if e is event)
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -53,12 +53,14 @@ class SpeakerTrack(MediaStreamTrack):
         self._finished: set[str] = set()
         self._playing: str | None = None  # the response being heard
         self._played: dict[str, int] = {}  # item id → samples played
+        self._queued: dict[str, int] = {}  # response id → samples queued (for the log)
         self._start = 0.0
         self._timestamp = -1
 
     # ---- what the session says ----
 
     def play(self, pcm: bytes, response_id: str, item_id: str) -> None:
+        self._queued[response_id] = self._queued.get(response_id, 0) + len(pcm) // 2
         if self._queue and self._queue[-1].item_id == item_id:
             self._queue[-1].pcm += pcm
         else:
@@ -79,6 +81,8 @@ class SpeakerTrack(MediaStreamTrack):
         self._queue.clear()
         self._finished.clear()
         self._playing = None
+        if playing is not None:
+            self._log_played(playing, "cleared")
         return playing, item_id, heard_ms
 
     @property
@@ -130,7 +134,16 @@ class SpeakerTrack(MediaStreamTrack):
     def _stopped(self, response_id: str) -> None:
         self._finished.discard(response_id)
         self._playing = None
+        self._log_played(response_id, "played")
         self._on_stopped(response_id)
+
+    def _log_played(self, response_id: str, how: str) -> None:
+        # What the speaker was given, once per response: the log tells a caller that heard an
+        # answer twice whether it was sent twice.
+        queued = self._queued.pop(response_id, 0)
+        LOG.debug(
+            "[%s] %s %s: %.2f s of audio queued", self._label, response_id, how, queued / RATE
+        )
 
 
 async def listen(
