@@ -83,6 +83,7 @@ class SpeakerTrack(MediaStreamTrack):
         self._playing = None
         if playing is not None:
             self._log_played(playing, "cleared")
+        self._queued.clear()  # nothing is queued any more
         return playing, item_id, heard_ms
 
     @property
