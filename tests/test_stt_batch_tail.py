@@ -50,7 +50,6 @@ def _with_lead(clip: dict, lead_s: float) -> np.ndarray:
     return np.concatenate([_quiet_lead(clip["samples"], lead_s), clip["samples"]])
 
 
-@pytest.mark.xfail(strict=True, reason="words lost after leading quiet (fix follows)")
 def test_batch_transcription_after_leading_quiet_keeps_every_word(clips):
     stt = WhisperStreamingSTT({"lang": "en-US"})
     refs = [c["text"] for c in clips]
@@ -63,7 +62,6 @@ def test_batch_transcription_after_leading_quiet_keeps_every_word(clips):
         assert wer[lead] <= wer[0.0] + MARGIN, wer
 
 
-@pytest.mark.xfail(strict=True, reason="words lost after leading quiet (fix follows)")
 def test_pause_decode_with_nothing_committed_after_leading_quiet_keeps_every_word(clips):
     """A stream's peek/finish shares the decode: a turn whose partial decodes committed nothing
     (here none ran) is decoded whole, lead included."""

@@ -1,16 +1,20 @@
-"""Decode up to 30 s of audio in one pass, with Whisper's encoder sized to the audio.
+"""Decode up to 30 s of audio with Whisper's encoder sized to the audio (one pass, as a rule).
 
 faster-whisper always pads the input to 30 s, so the encoder costs the same ~0.3 s (tiny.en,
 2 cores) for a 2 s turn as for a 30 s one, and it is most of a short decode. The encoder takes
 any length: here it gets the audio plus real silence up to `window_s` (15 s by default: ~0.07 s).
 Whisper was trained on 30 s windows and a window much shorter than ~10 s makes tiny.en repeat
 itself; at 15 s the corpus WER is as good as with 30 s. Text the decoder places in the silence
-after the audio is a continuation it made up, and is dropped.
+after the audio is a continuation it made up, and is dropped. Two things the short window gets
+wrong are put right in decode(): speech seconds into the window is mistimed (the quiet before it
+is skipped, lead.py), and the decoder asks to go on from a segment well before the end of the
+audio (the rest is decoded again from there).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +24,20 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions
 
+from .lead import quiet_lead_s
+
+LOG = logging.getLogger(__name__)
+
 WHISPER_RATE = 16000
 FRAMES_PER_S = 100  # log-mel frames
 MAX_S = 30.0  # the encoder's positional table ends here
 TAIL_PAD_S = 1.0  # silence after the audio, so the last word is heard to end
 _TIME_PER_TOKEN = 0.02
 _EDGE_S = 0.1  # text starting this close to the end of the audio is a made-up continuation
+# A decode that asks to go on (see _resume_at) goes on while this much audio is left, for at
+# most this many passes in all.
+_RESUME_MIN_S = 0.3
+_MAX_PASSES = 3
 
 # faster-whisper's own defaults for what the options below do not set.
 _OPTIONS: dict[str, Any] = {
@@ -100,6 +112,81 @@ def _split_by_timestamps(tokens: list[int], tokenizer: Tokenizer, end_s: float) 
     return segments
 
 
+def _encode(model: WhisperModel, audio: np.ndarray, window_s: float) -> tuple[Any, int]:
+    """The encoder's output for `audio` plus silence up to `window_s`, and its frame count."""
+    audio_s = audio.size / WHISPER_RATE
+    padded_s = min(MAX_S, max(window_s, audio_s + TAIL_PAD_S))
+    padded = np.zeros(int(padded_s * WHISPER_RATE), np.float32)
+    padded[: audio.size] = audio
+    features = model.feature_extractor(padded)
+    frames = min(features.shape[-1], int(MAX_S * FRAMES_PER_S))
+    frames -= frames % 2  # the encoder's convolution halves the frame count
+    return model.encode(features[:, :frames]), frames
+
+
+def _resume_at(tokens: list[int], tokenizer: Tokenizer) -> float | None:
+    """Where the decoder asks to go on, or None: a sequence that ends with two timestamps
+    (<|t|><|t|>, a segment about to start at t) is Whisper's "the rest does not fit this
+    window: decode again from t" (faster-whisper's seek; a finished text ends with one)."""
+    if len(tokens) >= 2 and min(tokens[-2:]) >= tokenizer.timestamp_begin:
+        return (tokens[-1] - tokenizer.timestamp_begin) * _TIME_PER_TOKEN
+    return None
+
+
+def _timed(
+    model: WhisperModel,
+    tokens: list[int],
+    tokenizer: Tokenizer,
+    encoder_output: Any,
+    frames: int,
+    options: TranscriptionOptions,
+    audio_s: float,
+    complete: bool,
+) -> tuple[list[dict], list[int]]:
+    """One pass's segments {start, end, text, words} (times in this pass's audio) and the
+    text tokens they hold."""
+    segments = [
+        s
+        for s in _split_by_timestamps(tokens, tokenizer, audio_s)
+        if s["start"] < audio_s - _EDGE_S
+    ]
+    if options.word_timestamps and segments:
+        model.add_word_timestamps(
+            [segments],
+            tokenizer,
+            encoder_output,
+            frames,
+            options.prepend_punctuations,
+            options.append_punctuations,
+            last_speech_timestamp=0.0,
+        )
+    out = []
+    for segment in segments:
+        words = segment.get("words", [])
+        if not complete:
+            words = [w for w in words if w["start"] < audio_s - _EDGE_S]
+        out.append(
+            {
+                "start": segment["start"],
+                "end": min(segment["end"], audio_s),
+                "text": tokenizer.decode(segment["tokens"]),
+                "words": [
+                    (min(w["start"], audio_s), min(w["end"], audio_s), w["word"]) for w in words
+                ],
+            }
+        )
+    return out, [t for s in segments for t in s["tokens"]]
+
+
+def _shifted(segment: dict, offset: float) -> dict:
+    return {
+        **segment,
+        "start": segment["start"] + offset,
+        "end": segment["end"] + offset,
+        "words": [(start + offset, end + offset, word) for start, end, word in segment["words"]],
+    }
+
+
 def decode(
     model: WhisperModel,
     audio: np.ndarray,
@@ -127,15 +214,52 @@ def decode(
     complete=False (a stream's growing window): words starting in the last 100 ms are dropped
     too, as a continuation the decoder made up past the cut. complete=True (the whole turn):
     every word of a kept segment stays, with its times clamped to the audio; the aligner puts
-    a short last word past the end at times ("…again, Phil." → "Phil." at 2.96 s of 2.8 s)."""
+    a short last word past the end at times ("…again, Phil." → "Phil." at 2.96 s of 2.8 s).
+    A complete timed decode whose text ends by asking to go on (see _resume_at) is decoded
+    again from there, as faster-whisper's 30 s loop does: in the short window the decoder
+    asks that well before the end of the audio (after a few seconds of quiet before the turn,
+    "... consist principally of types" stopped there, without "composed to form letterpress").
+    Quiet before the speech is skipped (lead.quiet_lead_s); times stay in `audio`'s own."""
+    skip = quiet_lead_s(audio)  # the quiet before the speech mistimes it (lead.py)
+    found = _decode(
+        model,
+        audio[int(round(skip * WHISPER_RATE)) :] if skip else audio,
+        language,
+        prompt,
+        beam_size,
+        word_timestamps,
+        no_speech_threshold,
+        temperatures,
+        window_s,
+        complete,
+        prefix,
+        abandoned,
+        timestamps,
+    )
+    if skip:
+        LOG.debug("skipped %.2f s of quiet before the speech", skip)
+        found.segments = [_shifted(s, skip) for s in found.segments]
+    return found
+
+
+def _decode(
+    model: WhisperModel,
+    audio: np.ndarray,
+    language: str | None,
+    prompt: str | None,
+    beam_size: int,
+    word_timestamps: bool,
+    no_speech_threshold: float,
+    temperatures: list[float],
+    window_s: float,
+    complete: bool = True,
+    prefix: str | None = None,
+    abandoned: Callable[[], bool] | None = None,
+    timestamps: bool = True,
+) -> Result:
+    """decode() of audio whose quiet lead is skipped."""
     audio_s = audio.size / WHISPER_RATE
-    padded_s = min(MAX_S, max(window_s, audio_s + TAIL_PAD_S))
-    padded = np.zeros(int(padded_s * WHISPER_RATE), np.float32)
-    padded[: audio.size] = audio
-    features = model.feature_extractor(padded)
-    frames = min(features.shape[-1], int(MAX_S * FRAMES_PER_S))
-    frames -= frames % 2  # the encoder's convolution halves the frame count
-    encoder_output = model.encode(features[:, :frames])
+    encoder_output, frames = _encode(model, audio, window_s)
     if abandoned is not None and abandoned():
         raise Abandoned
 
@@ -153,11 +277,11 @@ def decode(
         word_timestamps=word_timestamps,
     )
     timestamps = timestamps or word_timestamps  # the aligner needs the segments' times
-    prompt = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
+    prompt_tokens = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
     if not timestamps:
         options = dataclasses.replace(options, without_timestamps=True)
     result, avg_logprob, temperature, _ = model.generate_with_fallback(
-        encoder_output, prompt, tokenizer, options
+        encoder_output, prompt_tokens, tokenizer, options
     )
     language = language or "en"
     found = Result(
@@ -167,13 +291,15 @@ def decode(
         return found  # faster-whisper's "no speech" rule
     if abandoned is not None and abandoned():
         raise Abandoned
+    tokens = list(result.sequences_ids[0])
     if prefix or not timestamps:
         # CTranslate2 returns the forced tokens too: keep what follows them. No word times
         # (nobody uses them), and a tail that starts at the very end of the audio is a
         # made-up continuation.
-        tokens = list(result.sequences_ids[0])
         if prefix:
-            forced = prompt[prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) :]
+            forced = prompt_tokens[
+                prompt_tokens.index(tokenizer.sot) + len(tokenizer.sot_sequence) :
+            ]
             forced = [t for t in forced if t != tokenizer.no_timestamps]
             if tokens[: len(forced)] == forced:
                 tokens = tokens[len(forced) :]
@@ -184,35 +310,40 @@ def decode(
         ]
         return found
 
-    segments = [
-        s
-        for s in _split_by_timestamps(result.sequences_ids[0], tokenizer, audio_s)
-        if s["start"] < audio_s - _EDGE_S
-    ]
-    if word_timestamps and segments:
-        model.add_word_timestamps(
-            [segments],
+    found.segments, said = _timed(
+        model, tokens, tokenizer, encoder_output, frames, options, audio_s, complete
+    )
+    offset = 0.0
+    for _ in range(_MAX_PASSES - 1):
+        resume = _resume_at(tokens, tokenizer) if complete else None
+        if resume is None or audio_s - (offset + resume) < _RESUME_MIN_S:
+            break
+        offset += resume
+        rest = audio[int(round(offset * WHISPER_RATE)) :]
+        LOG.debug("decoder asked to go on at %.2f s of %.2f s: decoding the rest", offset, audio_s)
+        encoder_output, frames = _encode(model, rest, window_s)
+        if abandoned is not None and abandoned():
+            raise Abandoned
+        # What was said so far is the prompt, as faster-whisper's condition_on_previous_text.
+        prompt_tokens = model.get_prompt(tokenizer, previous + said, False)
+        result, avg_logprob, temperature, _ = model.generate_with_fallback(
+            encoder_output, prompt_tokens, tokenizer, options
+        )
+        no_speech = result.no_speech_prob > no_speech_threshold
+        if no_speech and avg_logprob < options.log_prob_threshold:
+            break
+        tokens = list(result.sequences_ids[0])
+        more, more_said = _timed(
+            model,
+            tokens,
             tokenizer,
             encoder_output,
             frames,
-            options.prepend_punctuations,
-            options.append_punctuations,
-            last_speech_timestamp=0.0,
+            options,
+            rest.size / WHISPER_RATE,
+            complete,
         )
-    out = []
-    for segment in segments:
-        words = segment.get("words", [])
-        if not complete:
-            words = [w for w in words if w["start"] < audio_s - _EDGE_S]
-        out.append(
-            {
-                "start": segment["start"],
-                "end": min(segment["end"], audio_s),
-                "text": tokenizer.decode(segment["tokens"]),
-                "words": [
-                    (min(w["start"], audio_s), min(w["end"], audio_s), w["word"]) for w in words
-                ],
-            }
-        )
-    found.segments = out
+        found.segments += [_shifted(s, offset) for s in more]
+        found.temperature = max(found.temperature, float(temperature))
+        said += more_said
     return found
