@@ -43,12 +43,14 @@ from _stats import summary
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.runtime import VoiceRuntime
+from ovos_realtime.voice.text_turn import TextTurnModel
 from ovos_realtime.voice.turn_model import load_turn_model
 from ovos_vad_plugin_dual import DualVADConfig, FrameVAD
 
 from tests.corpus import manifest, read_wav, speech_rows
 
 RATE = 16000
+text_turn: TextTurnModel | None = None  # loaded when a mode needs it
 FRAME = 512  # 32 ms
 PUNCTUATION = tuple(".,;:!?")
 # The default set: the short clips (--all: every speech clip of the corpus).
@@ -84,6 +86,13 @@ MODES = {
     "semantic_vad_model_at_200_400ms": ({"type": "semantic_vad"}, True, True, (200, 400)),
     "semantic_vad_model_at_96_200_400ms": ({"type": "semantic_vad"}, True, True, (96, 200, 400)),
 }
+# The same with the text end-of-turn model reading the pause's words (voice.turn_text_model).
+TEXT_MODES = {
+    "semantic_vad_text": MODES["semantic_vad_words"],
+    "semantic_vad_model_text": MODES["semantic_vad_model"],
+    "semantic_vad_model_at_200ms_text": MODES["semantic_vad_model_at_200ms"],
+}
+MODES.update(TEXT_MODES)
 
 
 def frame_db(pcm: np.ndarray) -> np.ndarray:
@@ -140,6 +149,7 @@ async def run_turns(
     """Feed one stream up to `until_ms` of audio, or to the first stop past `after_ms` (ms);
     returns the stop times (ms) and how many turns were not heard as speech."""
     config, model, signal, points = MODES[mode]
+    runtime.text_turn = text_turn if mode in TEXT_MODES else None
     pipeline = VoicePipeline(runtime, mode, turn_model=model)
     pipeline.configure({"type": "audio/pcm", "rate": RATE}, dict(config))
     if pipeline.turns is not None:
@@ -190,7 +200,23 @@ async def main() -> None:
 
     stt = WhisperStreamingSTT({})
     runtime = VoiceRuntime(VoiceEngines(stt, None, {"module": "ovos-vad-plugin-dual"}))
+    global text_turn
+    if any(mode in TEXT_MODES for mode in modes):
+        from ovos_realtime.brain.models import resolve_gguf
+
+        text_turn = TextTurnModel(resolve_gguf(None))
+        read = text_turn.probability
+
+        def timed_text(words: str) -> float:
+            started = time.thread_time()
+            try:
+                return read(words)
+            finally:
+                text_ms.append((time.thread_time() - started) * 1000)
+
+        text_turn.probability = timed_text
     model_ms: list[float] = []
+    text_ms: list[float] = []
     model = load_turn_model()
     if model is not None:  # the CPU time of every decision
         score = model.probability
@@ -214,6 +240,7 @@ async def main() -> None:
     for mode in modes:
         delays, cuts, in_gap, hesitations, silent, split = [], 0, 0, 0, 0, 0
         model_ms.clear()
+        text_ms.clear()
         for i, (_name, pcm, cut) in enumerate(clips):
             lead, tail = background(pcm, 0.5), background(pcm, 9.0)
             end = lead.size * 1000 // RATE + speech_end_ms(vad, pcm)
@@ -265,6 +292,11 @@ async def main() -> None:
             results[mode]["model_ms"] = {
                 **summary(model_ms, count=False),
                 "decisions": len(model_ms),
+            }
+        if text_ms:
+            results[mode]["text_model_ms"] = {
+                **summary(text_ms, count=False),
+                "decisions": len(text_ms),
             }
         print(json.dumps({mode: results[mode]}), file=sys.stderr, flush=True)
     runtime.shutdown()

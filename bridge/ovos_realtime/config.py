@@ -143,6 +143,9 @@ class VoiceSettings(_Section):
     # corpus it cut a third of mid-phrase hesitations and left some complete sentences waiting
     # for the eagerness ceiling (README, "Turn detection"); off, the transcript rule decides.
     turn_model: bool = False
+    # semantic_vad reads the end of a turn in the pause's words with the embedded chat LLM
+    # (voice/text_turn.py; llm.model when the LLM is embedded, else the packaged default).
+    turn_text_model: bool = False
 
     @model_validator(mode="after")
     def _modules_named(self) -> "VoiceSettings":

@@ -3,6 +3,7 @@
 Extensions (adapters that plug into the assistant) are registered here, in one place."""
 
 import logging
+from pathlib import Path
 
 from ovos_realtime.brain.factory import create_backend
 from ovos_realtime.config import Settings
@@ -36,6 +37,7 @@ def build_assistant(settings: Settings) -> Assistant:
             voice_settings.tts_workers,
             voice_settings.max_turn_s,
             turn_model=voice_settings.turn_model,
+            text_turn_gguf=text_turn_gguf(settings) if voice_settings.turn_text_model else None,
         )
     return Assistant(
         personas,
@@ -44,6 +46,17 @@ def build_assistant(settings: Settings) -> Assistant:
         voice=voice,
         instructions=settings.session.instructions,
     )
+
+
+def text_turn_gguf(settings: Settings) -> Path | None:
+    """The chat model semantic_vad reads the end of a turn with: the embedded LLM's."""
+    from ovos_realtime.brain.models import ModelNotFound, resolve_gguf
+
+    try:
+        return resolve_gguf(settings.llm.model if settings.llm.backend == "embedded" else None)
+    except ModelNotFound as exc:
+        log.warning("voice.turn_text_model: %s; the word list decides", exc)
+        return None
 
 
 def build_server(settings: Settings) -> ServerDeps:

@@ -142,7 +142,10 @@ class VoicePipeline:
             self._turn_model = load_turn_model() if semantic and self.use_turn_model else None
             self.turns = (
                 TurnDetector(
-                    self.detector.frame_ms, turn_detection, model=self._turn_model is not None
+                    self.detector.frame_ms,
+                    turn_detection,
+                    model=self._turn_model is not None,
+                    text_model=semantic and self.runtime.text_turn is not None,
                 )
                 if turn_detection
                 else None
@@ -290,6 +293,7 @@ class VoicePipeline:
         if future is self._peek and not future.cancelled() and future.exception() is None:
             if self.turns is not None:
                 self.turns.use_transcript(future.result(), final=True)
+                self._score_text(future.result())
                 self._recheck_window()
 
     async def finish(self) -> str:
@@ -413,6 +417,43 @@ class VoicePipeline:
 
         future.add_done_callback(done)
 
+    def _score_text(self, text: str) -> None:
+        """semantic_vad with the text model: how finished the pause's words read, off the loop;
+        the turn waits for the answer (up to the ceiling)."""
+        model, turns = self.runtime.text_turn, self.turns
+        if model is None or turns is None or not turns.uses_text:
+            return
+        if not text.strip():
+            turns.use_text_probability(None)  # nothing to read: the transcript rule decides
+            return
+        pause, turn = self._pause, self.turn
+        loop = asyncio.get_running_loop()
+
+        def score() -> float | None:  # the turn thread
+            if pause != self._pause or turn != self.turn:
+                return None  # speech resumed while it queued
+            return model.probability(text)
+
+        def done(f: asyncio.Future[float | None]) -> None:
+            if pause != self._pause or turn != self.turn or self.turns is None:
+                return
+            if f.cancelled() or f.exception() is not None:
+                why = "cancelled" if f.cancelled() else repr(f.exception())
+                log.warning("[%s] text end-of-turn model failed: %s", self.name, why)
+                self.turns.use_text_probability(None)
+            else:
+                log.debug(
+                    "[%s] words end the turn: %.3f (%.0f ms) %r",
+                    self.name,
+                    f.result(),
+                    model.last_ms,
+                    text,
+                )
+                self.turns.use_text_probability(f.result())
+            self._recheck_window()
+
+        loop.run_in_executor(self.runtime.turn_executor, score).add_done_callback(done)
+
     def _recheck_window(self) -> None:
         """A verdict (the model's, the pause's transcript) may come after the last audio: a
         client that stops sending at the end of its speech must still see its turn end, not
@@ -474,7 +515,7 @@ class VoicePipeline:
         self._assumed = True
         if (
             turns.kind == "semantic_vad"
-            and not turns.uses_model
+            and (not turns.uses_model or turns.uses_text)
             and self._peek is None
             and self.can_peek
         ):

@@ -1,12 +1,17 @@
 """What every session's voice loop shares: the loaded engines and their bounded executors."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ovos_realtime.threads import lower_priority
 from ovos_realtime.voice.contracts import VoiceListing
 from ovos_realtime.voice.engines import VoiceEngines
 from ovos_realtime.voice.speech_out import OnAudio, SpeechOutput
+from ovos_realtime.voice.text_turn import TextTurnModel
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -15,6 +20,8 @@ class VoiceRuntime:
     tts_workers: int = 1
     max_turn_s: float = 600.0
     turn_model: bool = False  # semantic_vad hears the end of a turn with Smart Turn v3
+    # semantic_vad reads the end of a turn in its words with this chat model (voice/text_turn.py)
+    text_turn_gguf: Path | None = None
     # Final transcriptions are short; two workers keep one session's finish from queueing
     # behind another's. Worker threads yield the CPU to the event loop (threads.py).
     stt_executor: ThreadPoolExecutor = field(
@@ -23,6 +30,7 @@ class VoiceRuntime:
         )
     )
     tts_executor: ThreadPoolExecutor = field(init=False)
+    text_turn: TextTurnModel | None = field(init=False, default=None)
     # semantic_vad's end-of-turn model: one decision at a time, beside the STT's.
     turn_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(
@@ -41,6 +49,13 @@ class VoiceRuntime:
             from ovos_realtime.voice.turn_model import load_turn_model
 
             load_turn_model()
+        if self.text_turn_gguf is not None:
+            try:
+                self.text_turn = TextTurnModel(self.text_turn_gguf)
+            except (OSError, ValueError) as exc:
+                log.warning("text end-of-turn model not loaded (%s): the word list decides", exc)
+            else:
+                log.info("text end-of-turn model loaded from %s", self.text_turn_gguf)
 
     @property
     def stt_model(self) -> str:

@@ -18,7 +18,10 @@ pipecat scores, and several points that must each say "complete"); a probability
 turn after a short window, below it the turn waits up to the ceiling (8/4/2 s for eagerness low/medium/high) for more speech. Without the model (or where the
 model agrees the turn is done but the transcript ends on a trailing word, a second signal), it
 decides from what was said: a complete sentence ends the turn sooner, a trailing word ("and",
-"so", "the"…) makes it wait up to the ceiling.
+"so", "the"…) makes it wait up to the ceiling. With the text end-of-turn model
+(voice/text_turn.py), the pause's words are read by the chat LLM instead of their punctuation:
+finished words end the turn sooner, unfinished ones wait the unsure window (with the audio model
+too: it must hear the end and the words must read finished).
 """
 
 import re
@@ -51,6 +54,9 @@ _MODEL_EAGERNESS = {
     "auto": (0.5, 200),
     "low": (0.7, 400),
 }
+# semantic_vad with the text end-of-turn model (voice/text_turn.py): the probability at/above
+# which the words read as a finished message, per eagerness (the corpus' figures are there).
+_TEXT_THRESHOLD = {"high": 0.02, "medium": 0.05, "auto": 0.05, "low": 0.1}
 _TRAILING = {
     "and", "or", "but", "so", "because", "the", "a", "an", "to", "of", "with", "for", "in",
     "on", "at", "my", "your", "um", "uh", "er", "then", "if", "that", "which", "is", "are",
@@ -113,11 +119,14 @@ class TurnDetector:
         model: bool = False,
         transcript_signal: bool = True,
         model_points_ms: tuple[int, ...] = MODEL_POINTS_MS,
+        text_model: bool = False,
     ) -> None:
         """`model`: semantic_vad gets end-of-turn probabilities (`use_turn_probability`), asked
         for through `take_score_requests()` at `model_points_ms` of each pause's quiet.
         `transcript_signal`: with the model, a trailing word in the transcript still makes a
-        "complete" turn wait the unsure window."""
+        "complete" turn wait the unsure window. `text_model`: the pause's transcript is scored by
+        the text end-of-turn model (`use_text_probability`), which then stands in for the
+        sentence's punctuation: the turn waits for its answer."""
         self.frame_ms = frame_ms
         self.kind = config.get("type", "server_vad")
         self.threshold = float(config.get("threshold") or 0.5)
@@ -147,6 +156,10 @@ class TurnDetector:
         self.model_threshold, self._model_complete_ms = _MODEL_EAGERNESS.get(
             self.eagerness, _MODEL_EAGERNESS["auto"]
         )
+        self.uses_text = text_model and self.kind == "semantic_vad"
+        self.text_threshold = _TEXT_THRESHOLD.get(self.eagerness, _TEXT_THRESHOLD["auto"])
+        self.text_probability: float | None = None  # the text model's answer at this pause
+        self.awaiting_text = False
         self.now_ms = 0
         self.speaking = False
         self._speech_run_ms = 0
@@ -166,16 +179,38 @@ class TurnDetector:
         self._transcript = transcript
         if final:
             self.awaiting_transcript = False
-        if self.uses_model:
-            self._model_window()
-        else:
-            self.silence_ms = semantic_silence_ms(transcript, self.eagerness)
+        self._set_window()
 
     def expect_transcript(self) -> None:
         """A pause's final transcript is being computed: semantic_vad without the model waits
-        for it (the model does not: it hears the audio itself)."""
+        for it (the model does not: it hears the audio itself), and for the text model's score
+        of it where there is one."""
         if self.kind == "semantic_vad" and not self.uses_model:
             self.awaiting_transcript = True
+        self.awaiting_text = self.uses_text
+
+    def use_text_probability(self, probability: float | None) -> None:
+        """The text model's answer for the pause's transcript; None: it failed or had no words
+        to score (the transcript rule decides)."""
+        if not self.uses_text:
+            return
+        self.text_probability = probability
+        self.awaiting_text = False
+        self._set_window()
+
+    def _set_window(self) -> None:
+        if self.uses_model:
+            self._model_window()
+        else:
+            self.silence_ms = self._words_window()
+
+    def _words_window(self) -> int:
+        """The window the words ask for (the word list, or the text model's answer)."""
+        by_list = semantic_silence_ms(self._transcript, self.eagerness)
+        if self.text_probability is None or trails_off(self._transcript):
+            return by_list
+        complete_ms, unsure_ms, _ = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])
+        return complete_ms if self.text_probability >= self.text_threshold else unsure_ms
 
     def expect_model(self) -> None:
         """The model is scoring this pause: the turn does not end before its answer (nor
@@ -185,8 +220,9 @@ class TurnDetector:
 
     @property
     def scoring(self) -> bool:
-        """A score of this pause has been asked for and not answered yet."""
-        return self.awaiting_model and self._answers_due > 0
+        """A score of this pause (the model's, the text model's) has been asked for and not
+        answered yet."""
+        return (self.awaiting_model and self._answers_due > 0) or self.awaiting_text
 
     def take_score_requests(self) -> list[int]:
         """The points (stream ms) at which the current pause's audio should now be scored by the
@@ -214,19 +250,22 @@ class TurnDetector:
         self._verdict_final = False
 
     def _model_window(self) -> None:
+        unsure_ms = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])[1]
         if self.turn_probability is None:
-            self.silence_ms = semantic_silence_ms(self._transcript, self.eagerness)
+            self.silence_ms = self._words_window()
         elif self.turn_probability < self.model_threshold:
             self.silence_ms = self.ceiling_ms
         elif self.transcript_signal and trails_off(self._transcript):
-            self.silence_ms = _EAGERNESS_MS.get(self.eagerness, _EAGERNESS_MS["auto"])[1]
+            self.silence_ms = unsure_ms
+        elif self.text_probability is not None and self.text_probability < self.text_threshold:
+            self.silence_ms = unsure_ms  # it sounds finished; the words say it is not
         else:
             self.silence_ms = self._model_complete_ms
 
     @property
     def window_ms(self) -> int:
         """The quiet that ends the turn now: the ceiling while a verdict is awaited."""
-        if self.awaiting_transcript or self.awaiting_model:
+        if self.awaiting_transcript or self.awaiting_model or self.awaiting_text:
             return self.ceiling_ms
         return self.silence_ms
 
@@ -269,9 +308,9 @@ class TurnDetector:
             if probability >= quiet_below:
                 if self._paused:
                     events.append(TurnEvent("resumed", start))
-                    # The pause's answer no longer holds: speech went on.
-                    self.awaiting_model = False
-                    self.turn_probability = None
+                    # The pause's answers no longer hold: speech went on.
+                    self.awaiting_model = self.awaiting_text = False
+                    self.turn_probability = self.text_probability = None
                     self._new_pause()
                     self._points_left = []
                     self._score_requests = []
@@ -341,8 +380,8 @@ class TurnDetector:
         self._silence_start_ms = None
         self._paused = False
         self.awaiting_transcript = False
-        self.awaiting_model = False
-        self.turn_probability = None
+        self.awaiting_model = self.awaiting_text = False
+        self.turn_probability = self.text_probability = None
         self._new_pause()
         self._points_left = []
         self._score_requests = []

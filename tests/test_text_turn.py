@@ -1,0 +1,127 @@
+"""semantic_vad's text end-of-turn signal (voice/text_turn.py): the embedded chat LLM's belief
+that the user's message ends where the pause's words stop, and the turn detector's use of it.
+The model tests load the packaged default LLM (a registry package, installed --no-deps)."""
+
+from __future__ import annotations
+
+import pytest
+from ovos_realtime.brain.models import resolve_gguf
+from ovos_realtime.voice.text_turn import MAX_WORDS, TextTurnModel, words_only
+from ovos_realtime.voice.turns import TurnDetector
+
+from tests.corpus import speech_rows
+
+SPEECH, QUIET = 1.0, 0.0
+
+
+@pytest.fixture(scope="module")
+def text_model() -> TextTurnModel:
+    return TextTurnModel(resolve_gguf(None))
+
+
+def test_the_words_are_read_without_case_or_punctuation():
+    assert words_only('For the 20th time, that evening… I\'d  say "Yes!"') == (
+        "for the 20th time that evening i'd say yes"
+    )
+
+
+@pytest.mark.slow
+def test_whole_turns_read_finished_and_mid_phrase_cuts_do_not(text_model):
+    """Over the corpus' reference transcripts: each clip whole, and cut in its middle at a word
+    boundary that is not a punctuation mark (as the turn-taking bench inserts hesitations).
+    Measured: 82 % of whole clips score at/above the medium threshold (0.05; clips that end on
+    a comma count as whole), 6.9 % of all such cuts."""
+    threshold = TurnDetector(32, {"type": "semantic_vad"}, text_model=True).text_threshold
+    whole, cut = [], []
+    for row in speech_rows():
+        words = row["text"].split()
+        middle = [i for i in range(len(words) // 3, 2 * len(words) // 3 + 1) if i >= 2]
+        middle = [i for i in middle if not words[i - 1].endswith(tuple(".,;:!?"))]
+        whole.append(text_model.probability(row["text"]) >= threshold)
+        if middle:
+            at = min(middle, key=lambda i: abs(i - len(words) / 2))
+            cut.append(text_model.probability(" ".join(words[:at])) >= threshold)
+    assert len(whole) >= 30 and len(cut) >= 25
+    assert sum(whole) / len(whole) >= 0.7, whole
+    assert sum(cut) / len(cut) <= 0.15, cut
+
+
+def test_a_long_turn_is_read_by_its_last_words(text_model):
+    """A turn of any length fits the model's small context: its last words decide."""
+    said = " ".join(row["text"] for row in speech_rows()[:12])
+    assert len(said.split()) > 4 * MAX_WORDS
+    last = " ".join(said.split()[-MAX_WORDS:])
+    assert text_model.probability(said) == pytest.approx(text_model.probability(last), abs=0.01)
+
+
+# -- the detector's rules (no model) --------------------------------------------------------
+
+
+def _pause(detector: TurnDetector) -> None:
+    detector.feed([SPEECH] * 20 + [QUIET] * 4)  # 640 ms of speech, 128 ms of quiet
+
+
+def _quiet_until_stop(detector: TurnDetector, limit_ms: int = 10000) -> int:
+    for n in range(limit_ms // 32):
+        if any(e.kind == "stopped" for e in detector.feed([QUIET])) or detector.check_window():
+            return (n + 1) * 32 + 128
+    return limit_ms
+
+
+def semantic(model: bool = False) -> TurnDetector:
+    return TurnDetector(
+        32, {"type": "semantic_vad", "eagerness": "medium"}, model=model, text_model=True
+    )
+
+
+@pytest.mark.parametrize(("probability", "window"), [(0.3, 400), (0.01, 1200), (None, 400)])
+def test_the_words_set_the_window(probability, window):
+    """Finished words: the short window; unfinished: the unsure one; no answer (the model
+    failed): the punctuation decides, as without the model."""
+    detector = semantic()
+    _pause(detector)
+    detector.expect_transcript()
+    detector.use_transcript("I would like a table for four.", final=True)
+    assert detector.scoring and detector.check_window() is None  # it waits for the answer
+    detector.use_text_probability(probability)
+    assert not detector.scoring
+    assert _quiet_until_stop(detector) == pytest.approx(window, abs=64)
+
+
+def test_a_trailing_word_still_waits_for_the_ceiling():
+    detector = semantic()
+    _pause(detector)
+    detector.expect_transcript()
+    detector.use_transcript("I would like a table for four and", final=True)
+    detector.use_text_probability(0.9)
+    assert _quiet_until_stop(detector) == pytest.approx(4000, abs=64)
+
+
+def test_with_the_audio_model_both_must_hear_the_end():
+    """The audio model says complete; unfinished words hold the turn for the unsure window."""
+    for probability, window in ((0.3, 200), (0.01, 1200)):
+        detector = semantic(model=True)
+        _pause(detector)
+        detector.expect_transcript()
+        while not detector.take_score_requests():
+            detector.feed([QUIET])
+        detector.use_turn_probability(0.9)
+        assert detector.check_window() is None  # the words' answer is still to come
+        detector.use_transcript("I would like a table for four.", final=True)
+        detector.use_text_probability(probability)
+        quiet = detector.now_ms - 640
+        stop = next(
+            (n + 1) * 32
+            for n in range(400)
+            if any(e.kind == "stopped" for e in detector.feed([QUIET])) or detector.check_window()
+        )
+        assert quiet + stop - 32 == pytest.approx(window, abs=96)
+
+
+def test_resumed_speech_drops_the_words_answer():
+    detector = semantic()
+    _pause(detector)
+    detector.expect_transcript()
+    detector.use_text_probability(0.9)
+    kinds = [e.kind for e in detector.feed([SPEECH] * 3)]
+    assert kinds == ["resumed"] and detector.text_probability is None and not detector.scoring
