@@ -54,6 +54,16 @@ def test_a_long_turn_is_read_by_its_last_words(text_model):
     assert text_model.probability(said) == pytest.approx(text_model.probability(last), abs=0.01)
 
 
+def test_a_missing_model_is_named_and_the_word_list_decides(caplog):
+    from ovos_realtime.config import Settings
+    from ovos_realtime.wiring import text_turn_gguf
+
+    settings = Settings.model_validate({"llm": {"model": "/no/such/model.gguf"}})
+    with caplog.at_level("WARNING", logger="ovos_realtime.wiring"):
+        assert text_turn_gguf(settings) is None
+    assert "/no/such/model.gguf" in caplog.text and "word list" in caplog.text
+
+
 # -- the detector's rules (no model) --------------------------------------------------------
 
 
