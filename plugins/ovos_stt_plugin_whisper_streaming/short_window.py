@@ -316,7 +316,8 @@ def _decode(
     offset = 0.0
     for _ in range(_MAX_PASSES - 1):
         resume = _resume_at(tokens, tokenizer) if complete else None
-        if resume is None or audio_s - (offset + resume) < _RESUME_MIN_S:
+        # resume 0: the same audio again would give the same text.
+        if not resume or audio_s - (offset + resume) < _RESUME_MIN_S:
             break
         offset += resume
         rest = audio[int(round(offset * WHISPER_RATE)) :]
