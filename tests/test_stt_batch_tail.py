@@ -78,3 +78,19 @@ def test_pause_decode_with_nothing_committed_after_leading_quiet_keeps_every_wor
     wer = {lead: word_error_rate(refs, hyps) for lead, hyps in finals.items()}
     print("pause-decode WER by lead (s):", {k: round(v, 3) for k, v in wer.items()})
     assert wer[5.5] <= wer[0.0] + MARGIN, finals
+
+
+def test_word_times_after_skipped_quiet_are_in_the_clips_own_time(clips):
+    """The quiet skipped before the decode is added back: words start where they are heard."""
+    stt = WhisperStreamingSTT({"lang": "en-US"})
+    clip = clips[0]
+    lead = 5.5
+    plain = stt.transcribe_detailed(clip["samples"], RATE, word_timestamps=True)
+    led = stt.transcribe_detailed(_with_lead(clip, lead), RATE, word_timestamps=True)
+    assert led["duration"] == pytest.approx(plain["duration"] + lead, abs=0.01)
+    first, last = led["words"][0], led["words"][-1]
+    # Whisper's aligner may start the first word where its audio starts: 0.5 s of quiet is kept.
+    assert first["start"] == pytest.approx(plain["words"][0]["start"] + lead, abs=0.6), first
+    assert last["end"] == pytest.approx(plain["words"][-1]["end"] + lead, abs=0.3), last
+    assert last["end"] <= led["duration"]
+    assert led["segments"][0]["start"] >= lead - 1.0, led["segments"][0]
