@@ -21,7 +21,8 @@ figure (a new session per turn, as above) and two sessions speaking at once. `--
 runs the same on another checkout (a git worktree) in the same run, turn by turn alternately,
 and prints {"before": …, "after": …}. `--voice af_heart` (any Kokoro voice) speaks with Kokoro.
 `--turn-detection '{"type": "semantic_vad"}'` sets the conversations' turn detection (fresh
-sessions keep server_vad), `--turn-model` turns on semantic_vad's end-of-turn model.
+sessions keep server_vad), `--turn-model` turns on semantic_vad's end-of-turn model,
+`--turn-text-model` its text end-of-turn model.
 """
 
 import argparse
@@ -426,6 +427,8 @@ def server_config(args: argparse.Namespace) -> dict:
     config: dict = {"llm": llm}
     if args.turn_model:
         config["voice"] = {"turn_model": True}
+    if args.turn_text_model:
+        config.setdefault("voice", {})["turn_text_model"] = True
     extra = json.loads(args.tts_config) if args.tts_config else {}
     if args.voice and args.voice not in PIPER_VOICES:
         module = "ovos-tts-plugin-kokoro-stream"
@@ -474,6 +477,7 @@ def main_conversation(args: argparse.Namespace) -> dict:
         "llm_model": args.llm_model,
         "turn_detection": turn_detection,
         "turn_model": args.turn_model,
+        "turn_text_model": args.turn_text_model,
         "turns": args.turns,
     }
     if args.compare:
@@ -520,6 +524,11 @@ def main() -> None:
         "--turn-model",
         action="store_true",
         help="the server's voice.turn_model: true (semantic_vad's Smart Turn model)",
+    )
+    parser.add_argument(
+        "--turn-text-model",
+        action="store_true",
+        help="the server's voice.turn_text_model: true (semantic_vad reads the words with the LLM)",
     )
     args = parser.parse_args()
     if args.conversation:
