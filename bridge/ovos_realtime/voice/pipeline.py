@@ -373,49 +373,26 @@ class VoicePipeline:
     def _score_pause(self, point_ms: int) -> None:
         """semantic_vad: the model scores the turn's audio up to `point_ms` (stream time) of this
         pause, off the loop; the turn waits for its answer (up to the ceiling)."""
-        if self._turn_model is None or self.turns is None:
+        model, turns = self._turn_model, self.turns
+        if model is None or turns is None:
             return
-        pause, turn, model = self._pause, self.turn, self._turn_model
         audio = np.concatenate(self._recent) if self._recent else np.zeros(0, np.int16)
         # The window ends where the quiet reached the point, not at the end of this chunk: the
         # model's verdict moves with the trailing quiet it hears.
-        past = (self.turns.now_ms - point_ms) * RATE // 1000  # (the VAD's part-frame aside)
+        past = (turns.now_ms - point_ms) * RATE // 1000  # (the VAD's part-frame aside)
         if 0 < past < audio.size:
             audio = audio[:-past]
         if audio.size == 0:
             # The transcript decides; the caller (feed, the stall fallback) checks the window
             # right after asking for the scores.
-            self.turns.use_turn_probability(None)
+            turns.use_turn_probability(None)
             return
-        loop = asyncio.get_running_loop()
-
-        def score() -> float | None:  # the turn thread
-            if pause != self._pause or turn != self.turn:
-                return None  # speech resumed while it queued: no backlog of stale decisions
-            return model.probability(audio)
-
-        future = loop.run_in_executor(self.runtime.turn_executor, score)
-
-        def done(f: asyncio.Future[float | None]) -> None:
-            if pause != self._pause or turn != self.turn or self.turns is None:
-                return  # speech resumed, or the turn ended, before the answer
-            if f.cancelled() or f.exception() is not None:
-                why = "cancelled" if f.cancelled() else repr(f.exception())
-                log.warning("[%s] end-of-turn model failed: %s", self.name, why)
-                self.turns.use_turn_probability(None)  # the transcript decides, maybe at once
-                self._recheck_window()
-                return
-            log.debug(
-                "[%s] end of turn %.2f (%.0f ms, %.1f s audio)",
-                self.name,
-                f.result(),
-                model.last_ms,
-                audio.size / RATE,
-            )
-            self.turns.use_turn_probability(f.result())
-            self._recheck_window()
-
-        future.add_done_callback(done)
+        self._verdict(
+            "end-of-turn model",
+            lambda: model.probability(audio),
+            turns.use_turn_probability,
+            lambda p: f"{p:.2f} ({model.last_ms:.0f} ms, {audio.size / RATE:.1f} s audio)",
+        )
 
     def _score_text(self, text: str) -> None:
         """semantic_vad with the text model: how finished the pause's words read, off the loop;
@@ -426,33 +403,46 @@ class VoicePipeline:
         if not text.strip():
             turns.use_text_probability(None)  # nothing to read: the transcript rule decides
             return
+        self._verdict(
+            "text end-of-turn model",
+            lambda: model.probability(text),
+            turns.use_text_probability,
+            lambda p: f"{p:.3f} ({model.last_ms:.0f} ms) {text!r}",
+        )
+
+    def _verdict(
+        self,
+        what: str,
+        compute: Callable[[], float],
+        use: Callable[[float | None], None],
+        detail: Callable[[float], str],
+    ) -> None:
+        """A verdict on this pause, computed in the turn executor and handed to `use` on the
+        loop (None when it failed: the transcript decides), then the window is looked at again.
+        Not when speech resumed or the turn ended meanwhile: a verdict that queued behind them
+        is not even computed (no backlog of stale decisions)."""
         pause, turn = self._pause, self.turn
-        loop = asyncio.get_running_loop()
 
-        def score() -> float | None:  # the turn thread
-            if pause != self._pause or turn != self.turn:
-                return None  # speech resumed while it queued
-            return model.probability(text)
+        def current() -> bool:
+            return pause == self._pause and turn == self.turn and self.turns is not None
 
-        def done(f: asyncio.Future[float | None]) -> None:
-            if pause != self._pause or turn != self.turn or self.turns is None:
+        def work() -> float | None:  # the turn thread
+            return compute() if current() else None
+
+        def done(future: asyncio.Future[float | None]) -> None:
+            if not current():
                 return
-            if f.cancelled() or f.exception() is not None:
-                why = "cancelled" if f.cancelled() else repr(f.exception())
-                log.warning("[%s] text end-of-turn model failed: %s", self.name, why)
-                self.turns.use_text_probability(None)
+            if future.cancelled() or future.exception() is not None:
+                why = "cancelled" if future.cancelled() else repr(future.exception())
+                log.warning("[%s] %s failed: %s", self.name, what, why)
+                use(None)
             else:
-                log.debug(
-                    "[%s] words end the turn: %.3f (%.0f ms) %r",
-                    self.name,
-                    f.result(),
-                    model.last_ms,
-                    text,
-                )
-                self.turns.use_text_probability(f.result())
+                log.debug("[%s] %s: %s", self.name, what, detail(future.result()))
+                use(future.result())
             self._recheck_window()
 
-        loop.run_in_executor(self.runtime.turn_executor, score).add_done_callback(done)
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self.runtime.turn_executor, work).add_done_callback(done)
 
     def _recheck_window(self) -> None:
         """A verdict (the model's, the pause's transcript) may come after the last audio: a
