@@ -4,12 +4,15 @@ The model tests load the packaged default LLM (a registry package, installed --n
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from ovos_realtime.brain.models import resolve_gguf
+from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.text_turn import MAX_WORDS, TextTurnModel, words_only
 from ovos_realtime.voice.turns import TurnDetector
 
-from tests.corpus import speech_rows
+from tests.corpus import read_wav, speech_rows
 
 SPEECH, QUIET = 1.0, 0.0
 
@@ -52,6 +55,45 @@ def test_a_long_turn_is_read_by_its_last_words(text_model):
     assert len(said.split()) > 4 * MAX_WORDS
     last = " ".join(said.split()[-MAX_WORDS:])
     assert text_model.probability(said) == pytest.approx(text_model.probability(last), abs=0.01)
+
+
+def test_words_read_ahead_leave_only_the_last_ones_to_read(text_model):
+    heard = "could you tell me which of your breads"
+    said = heard + " has no wheat in it?"
+    text_model._llama.n_tokens = 0  # a cold cache
+    cold = text_model.probability(said)
+    text_model._llama.n_tokens = 0
+    text_model.read_ahead(heard)
+    held = text_model._llama.n_tokens
+    tokens = text_model._tokens(said)
+    assert text_model._llama._input_ids[:held].tolist() == tokens[:held]
+    assert len(tokens) - held <= 8  # the last words (and one token of the heard ones)
+    assert text_model.probability(said) == pytest.approx(cold, abs=0.01)
+
+
+@pytest.mark.slow
+async def test_the_pipeline_reads_the_words_ahead_while_they_are_spoken(
+    listening_runtime, text_model
+):
+    """semantic_vad with the text model: the STT's guesses of the words go into the text
+    model's cache while the turn is spoken (a real sentence at 2x real time, real Whisper)."""
+    samples, rate = read_wav("ljspeech_LJ001-0001.wav")
+    text_model._llama.n_tokens = 0
+    prefix = len(text_model._tokens(""))
+    listening_runtime.text_turn = text_model
+    try:
+        pipeline = VoicePipeline(listening_runtime, "words-ahead-test")
+        pipeline.configure({"type": "audio/pcm", "rate": rate}, {"type": "semantic_vad"})
+        wire = samples[: rate * 7].astype("<i2").tobytes()  # 7 s of speech, no pause yet
+        for offset in range(0, len(wire), 1024):
+            async for _ in pipeline.feed(wire[offset : offset + 1024]):
+                pass
+            await asyncio.sleep(0.016)
+        await asyncio.sleep(1.0)  # the last read
+        assert text_model._llama.n_tokens >= prefix + 8  # the words heard so far
+        pipeline.close()
+    finally:
+        listening_runtime.text_turn = None
 
 
 def test_a_missing_model_is_named_and_the_word_list_decides(caplog):

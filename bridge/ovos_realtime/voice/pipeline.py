@@ -112,6 +112,10 @@ class VoicePipeline:
         self._last_audio_at = 0.0
         self._assumed = False
         self._closed = False
+        # The text end-of-turn model reads the words ahead: the latest words not read yet, and
+        # whether a read is under way.
+        self._words_ahead: str | None = None
+        self._reading_words = False
 
     # ---- configuration ----
 
@@ -320,6 +324,7 @@ class VoicePipeline:
         self._stopped = None
         self._recent.clear()
         self._recent_samples = 0
+        self._words_ahead = None
         self.turn += 1
 
     async def _transcribe(self, how: Callable[[], str]) -> str:
@@ -562,13 +567,45 @@ class VoicePipeline:
                 self.runtime.engines.stt,
                 self.language,
                 on_partial,
-                on_hypothesis=on_hypothesis if self.on_words is not None else None,
+                on_hypothesis=on_hypothesis if self._wants_words else None,
             )
         return self._stt
 
+    @property
+    def _wants_words(self) -> bool:
+        return self.on_words is not None or (self.turns is not None and self.turns.uses_text)
+
     def _on_words(self, turn: int, text: str) -> None:
-        if turn == self.turn and self.on_words is not None:
+        if turn != self.turn:
+            return
+        self._read_words_ahead(text)
+        if self.on_words is not None:
             self.on_words(text)
+
+    def _read_words_ahead(self, text: str) -> None:
+        """semantic_vad with the text model: the words heard so far go into its cache while the
+        user speaks (one read at a time, the latest words next), so the pause's verdict reads
+        only the last words. Not once the pause's decode has begun: the verdict is next."""
+        model, turns = self.runtime.text_turn, self.turns
+        if model is None or turns is None or not turns.uses_text or self._peek is not None:
+            return
+        if self._reading_words:
+            self._words_ahead = text
+            return
+        self._reading_words = True
+
+        def done(future: asyncio.Future[None]) -> None:
+            self._reading_words = False
+            if not future.cancelled() and future.exception() is not None:
+                log.debug("[%s] reading words ahead failed: %r", self.name, future.exception())
+            words, self._words_ahead = self._words_ahead, None
+            if words is not None and not self._closed:
+                self._read_words_ahead(words)
+
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self.runtime.turn_executor, model.read_ahead, text).add_done_callback(
+            done
+        )
 
     def _on_partial(self, turn: int, text: str) -> None:
         if turn != self.turn:

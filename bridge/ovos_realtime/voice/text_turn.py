@@ -10,8 +10,9 @@ The probability is that of the next token being the end of the message or a sent
 boundary in 6.9 % (0.1: 67 % / 4.6 %).
 
 Its own llama.cpp context (the weights are memory-mapped and shared with the brain's), one
-thread, run in the voice runtime's turn executor; successive calls in one turn reuse the
-context's cache for the words they share.
+thread, run in the voice runtime's turn executor. While the user speaks, the words heard so far
+are read ahead into its cache (`read_ahead`, as the brain reads ahead), so the pause's verdict
+reads only the last words.
 """
 
 import logging
@@ -72,16 +73,33 @@ class TextTurnModel:
         tokens = self._llama.tokenize(text.encode(), add_bos=False, special=True)
         return tokens[0] if len(tokens) == 1 else None
 
+    def _tokens(self, transcript: str) -> list[int]:
+        prompt = self._prefix + " ".join(words_only(transcript).split()[-MAX_WORDS:])
+        return self._llama.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def _read(self, tokens: list[int], keep_last: bool) -> None:
+        """Bring the context to `tokens` (the last one read again when `keep_last`: its logits
+        are wanted), reading only what its cache does not hold. Under the lock."""
+        llama = self._llama
+        same = llama.longest_token_prefix(llama._input_ids[: llama.n_tokens].tolist(), tokens)
+        llama.n_tokens = min(same, len(tokens) - 1) if keep_last else same
+        if llama.n_tokens < len(tokens):
+            llama.eval(tokens[llama.n_tokens :])
+
+    def read_ahead(self, words: str) -> None:
+        """Read the words heard so far while the user speaks them, so that the pause's
+        `probability` reads only what came after (its last word may still merge: not read)."""
+        tokens = self._tokens(words)[:-1]
+        with self._lock:
+            self._read(tokens, keep_last=False)
+
     def probability(self, transcript: str) -> float:
         """P(the user's message ends after these words), 0..1."""
         started = time.perf_counter()
         llama = self._llama
-        prompt = self._prefix + " ".join(words_only(transcript).split()[-MAX_WORDS:])
-        tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        tokens = self._tokens(transcript)
         with self._lock:
-            same = llama.longest_token_prefix(llama._input_ids[: llama.n_tokens].tolist(), tokens)
-            llama.n_tokens = min(same, len(tokens) - 1)  # the last token is read again: its logits
-            llama.eval(tokens[llama.n_tokens :])
+            self._read(tokens, keep_last=True)
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
             logits = logits.astype(np.float64)
         logits -= logits.max()
