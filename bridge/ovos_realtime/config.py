@@ -146,7 +146,7 @@ class VoiceSettings(_Section):
     # semantic_vad reads the end of a turn in the pause's words with the embedded chat LLM
     # (voice/text_turn.py; llm.model when the LLM is embedded, else the packaged default).
     # Opt-in: it cut 8 of 39 hesitations where the word list cut 21, but the turn waits for the
-    # pause's transcript and its reading (end of speech -> first audio +~270 ms, README).
+    # pause's transcript and its reading (end of speech -> first audio +270-330 ms, README).
     turn_text_model: bool = False
 
     @model_validator(mode="after")
