@@ -50,7 +50,6 @@ from ovos_vad_plugin_dual import DualVADConfig, FrameVAD
 from tests.corpus import manifest, read_wav, speech_rows
 
 RATE = 16000
-text_turn: TextTurnModel | None = None  # loaded when a mode needs it
 FRAME = 512  # 32 ms
 PUNCTUATION = tuple(".,;:!?")
 # The default set: the short clips (--all: every speech clip of the corpus).
@@ -149,7 +148,6 @@ async def run_turns(
     """Feed one stream up to `until_ms` of audio, or to the first stop past `after_ms` (ms);
     returns the stop times (ms) and how many turns were not heard as speech."""
     config, model, signal, points = MODES[mode]
-    runtime.text_turn = text_turn if mode in TEXT_MODES else None
     pipeline = VoicePipeline(runtime, mode, turn_model=model)
     pipeline.configure({"type": "audio/pcm", "rate": RATE}, dict(config))
     if pipeline.turns is not None:
@@ -200,7 +198,7 @@ async def main() -> None:
 
     stt = WhisperStreamingSTT({})
     runtime = VoiceRuntime(VoiceEngines(stt, None, {"module": "ovos-vad-plugin-dual"}))
-    global text_turn
+    text_turn: TextTurnModel | None = None  # loaded when a mode needs it
     if any(mode in TEXT_MODES for mode in modes):
         from ovos_realtime.brain.models import resolve_gguf
 
@@ -238,6 +236,7 @@ async def main() -> None:
     results: dict = {}
     vad = FrameVAD(DualVADConfig())
     for mode in modes:
+        runtime.text_turn = text_turn if mode in TEXT_MODES else None
         delays, cuts, in_gap, hesitations, silent, split = [], 0, 0, 0, 0, 0
         model_ms.clear()
         text_ms.clear()

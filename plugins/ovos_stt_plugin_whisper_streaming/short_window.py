@@ -221,43 +221,9 @@ def decode(
     "... consist principally of types" stopped there, without "composed to form letterpress").
     Quiet before the speech is skipped (lead.quiet_lead_s); times stay in `audio`'s own."""
     skip = quiet_lead_s(audio)  # the quiet before the speech mistimes it (lead.py)
-    found = _decode(
-        model,
-        audio[int(round(skip * WHISPER_RATE)) :] if skip else audio,
-        language,
-        prompt,
-        beam_size,
-        word_timestamps,
-        no_speech_threshold,
-        temperatures,
-        window_s,
-        complete,
-        prefix,
-        abandoned,
-        timestamps,
-    )
     if skip:
         LOG.debug("skipped %.2f s of quiet before the speech", skip)
-        found.segments = [_shifted(s, skip) for s in found.segments]
-    return found
-
-
-def _decode(
-    model: WhisperModel,
-    audio: np.ndarray,
-    language: str | None,
-    prompt: str | None,
-    beam_size: int,
-    word_timestamps: bool,
-    no_speech_threshold: float,
-    temperatures: list[float],
-    window_s: float,
-    complete: bool = True,
-    prefix: str | None = None,
-    abandoned: Callable[[], bool] | None = None,
-    timestamps: bool = True,
-) -> Result:
-    """decode() of audio whose quiet lead is skipped."""
+        audio = audio[int(round(skip * WHISPER_RATE)) :]
     audio_s = audio.size / WHISPER_RATE
     encoder_output, frames = _encode(model, audio, window_s)
     if abandoned is not None and abandoned():
@@ -308,7 +274,7 @@ def _decode(
             for s in _split_by_timestamps(tokens, tokenizer, audio_s)
             if s["start"] < audio_s - _EDGE_S
         ]
-        return found
+        return _in_clip(found, skip)
 
     found.segments, said = _timed(
         model, tokens, tokenizer, encoder_output, frames, options, audio_s, complete
@@ -347,4 +313,11 @@ def _decode(
         found.segments += [_shifted(s, offset) for s in more]
         found.temperature = max(found.temperature, float(temperature))
         said += more_said
+    return _in_clip(found, skip)
+
+
+def _in_clip(found: Result, skip: float) -> Result:
+    """Times in the caller's audio, when its quiet lead was skipped."""
+    if skip:
+        found.segments = [_shifted(s, skip) for s in found.segments]
     return found
