@@ -201,8 +201,9 @@ async def main() -> None:
     text_turn: TextTurnModel | None = None  # loaded when a mode needs it
     if any(mode in TEXT_MODES for mode in modes):
         from ovos_realtime.brain.models import resolve_gguf
+        from ovos_realtime.config import VoiceSettings
 
-        text_turn = TextTurnModel(resolve_gguf(None))
+        text_turn = TextTurnModel(resolve_gguf(VoiceSettings().turn_text_llm))
         read = text_turn.probability
 
         def timed_text(words: str) -> float:

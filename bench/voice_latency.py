@@ -21,8 +21,8 @@ figure (a new session per turn, as above) and two sessions speaking at once. `--
 runs the same on another checkout (a git worktree) in the same run, turn by turn alternately,
 and prints {"before": …, "after": …}. `--voice af_heart` (any Kokoro voice) speaks with Kokoro.
 `--turn-detection '{"type": "semantic_vad"}'` sets the conversations' turn detection (fresh
-sessions keep server_vad), `--turn-model` turns on semantic_vad's end-of-turn model,
-`--turn-text-model` its text end-of-turn model.
+sessions keep server_vad); `--word-list` makes semantic_vad decide by its word list instead of
+its end-of-turn models (the server's default).
 """
 
 import argparse
@@ -425,10 +425,8 @@ async def _pair_phase(sides: list[Side], turns: int, fresh_runs: int, pair_turns
 def server_config(args: argparse.Namespace) -> dict:
     llm = {"max_output_tokens": 48, **({"model": args.llm_model} if args.llm_model else {})}
     config: dict = {"llm": llm}
-    if args.turn_model:
-        config["voice"] = {"turn_model": True}
-    if args.turn_text_model:
-        config.setdefault("voice", {})["turn_text_model"] = True
+    if args.word_list:
+        config["voice"] = {"turn_model": False, "turn_text_model": False}
     extra = json.loads(args.tts_config) if args.tts_config else {}
     if args.voice and args.voice not in PIPER_VOICES:
         module = "ovos-tts-plugin-kokoro-stream"
@@ -476,8 +474,7 @@ def main_conversation(args: argparse.Namespace) -> dict:
         "tts_config": args.tts_config,
         "llm_model": args.llm_model,
         "turn_detection": turn_detection,
-        "turn_model": args.turn_model,
-        "turn_text_model": args.turn_text_model,
+        "semantic_vad_by": "word list" if args.word_list else "models",
         "turns": args.turns,
     }
     if args.compare:
@@ -521,14 +518,10 @@ def main() -> None:
         help='conversation mode: the sessions\' turn_detection as JSON, e.g. \'{"type": "semantic_vad"}\'',
     )
     parser.add_argument(
-        "--turn-model",
+        "--word-list",
         action="store_true",
-        help="the server's voice.turn_model: true (semantic_vad's Smart Turn model)",
-    )
-    parser.add_argument(
-        "--turn-text-model",
-        action="store_true",
-        help="the server's voice.turn_text_model: true (semantic_vad reads the words with the LLM)",
+        help="semantic_vad decides by the word list: the server's voice.turn_model and "
+        "voice.turn_text_model false",
     )
     args = parser.parse_args()
     if args.conversation:

@@ -149,7 +149,10 @@ def voice_server(server_factory) -> ServerProcess:
     return server_factory(
         {
             "llm": {"backend": SCRIPTED_BACKEND},
-            "voice": {"max_turn_s": 20},  # small, so the full-buffer test stays short
+            # max_turn_s small, so the full-buffer test stays short; semantic_vad by its word
+            # list, whose rules tests/test_voice_loop.py checks (the end-of-turn models have
+            # their own server there)
+            "voice": {"max_turn_s": 20, "turn_model": False, "turn_text_model": False},
             # WebRTC calls on loopback only (tests/test_webrtc.py); a call that never connects
             # ends soon.
             "webrtc": {"host_addresses": ["127.0.0.1"], "connect_timeout_s": 5},

@@ -1,6 +1,7 @@
 """semantic_vad's text end-of-turn signal (voice/text_turn.py): the embedded chat LLM's belief
 that the user's message ends where the pause's words stop, and the turn detector's use of it.
-The model tests load the packaged default LLM (a registry package, installed --no-deps)."""
+The model tests load the configured default, SmolLM2-135M (a registry package, installed
+--no-deps)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 
 import pytest
 from ovos_realtime.brain.models import resolve_gguf
+from ovos_realtime.config import VoiceSettings
 from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.text_turn import MAX_WORDS, TextTurnModel, words_only
 from ovos_realtime.voice.turns import TurnDetector
@@ -19,7 +21,7 @@ SPEECH, QUIET = 1.0, 0.0
 
 @pytest.fixture(scope="module")
 def text_model() -> TextTurnModel:
-    return TextTurnModel(resolve_gguf(None))
+    return TextTurnModel(resolve_gguf(VoiceSettings().turn_text_llm))
 
 
 def test_the_words_are_read_without_case_or_punctuation():
@@ -100,10 +102,11 @@ def test_a_missing_model_is_named_and_the_word_list_decides(caplog):
     from ovos_realtime.config import Settings
     from ovos_realtime.wiring import text_turn_gguf
 
-    settings = Settings.model_validate({"llm": {"model": "/no/such/model.gguf"}})
+    settings = Settings.model_validate({"voice": {"turn_text_llm": "/no/such/model.gguf"}})
     with caplog.at_level("WARNING", logger="ovos_realtime.wiring"):
         assert text_turn_gguf(settings) is None
-    assert "/no/such/model.gguf" in caplog.text and "word list" in caplog.text
+    assert "voice.turn_text_llm: GGUF file '/no/such/model.gguf'" in caplog.text
+    assert "word list" in caplog.text
 
 
 # -- the detector's rules (no model) --------------------------------------------------------

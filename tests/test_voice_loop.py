@@ -302,15 +302,9 @@ async def test_semantic_vad_ends_complete_sentences_sooner(realtime, voice_serve
 
 @pytest.fixture(scope="module")
 def turn_model_server(server_factory):
-    """The voice loop with semantic_vad's end-of-turn models on: the audio's
-    (`voice.turn_model`) and the words' (`voice.turn_text_model`)."""
-    return server_factory(
-        {
-            "llm": {"backend": SCRIPTED_BACKEND},
-            "voice": {"turn_model": True, "turn_text_model": True},
-            "log_level": "debug",
-        }
-    )
+    """The voice loop as configured by default: semantic_vad's end-of-turn models on, the
+    audio's (`voice.turn_model`) and the words' (`voice.turn_text_model`)."""
+    return server_factory({"llm": {"backend": SCRIPTED_BACKEND}, "log_level": "debug"})
 
 
 async def test_a_hesitation_is_one_turn_for_semantic_vad_and_two_for_server_vad(

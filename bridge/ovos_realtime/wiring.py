@@ -49,13 +49,13 @@ def build_assistant(settings: Settings) -> Assistant:
 
 
 def text_turn_gguf(settings: Settings) -> Path | None:
-    """The chat model semantic_vad reads the end of a turn with: the embedded LLM's."""
+    """The chat model semantic_vad reads the end of a turn with (`voice.turn_text_llm`)."""
     from ovos_realtime.brain.models import ModelNotFound, resolve_gguf
 
     try:
-        return resolve_gguf(settings.llm.model if settings.llm.backend == "embedded" else None)
+        return resolve_gguf(settings.voice.turn_text_llm, "voice.turn_text_llm")
     except ModelNotFound as exc:
-        log.warning("voice.turn_text_model: %s; the word list decides", exc)
+        log.warning("%s; the word list decides", exc)
         return None
 
 

