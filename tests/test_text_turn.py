@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 from ovos_realtime.brain.models import resolve_gguf
 from ovos_realtime.config import VoiceSettings
+from ovos_realtime.voice import pipeline as pipeline_module
 from ovos_realtime.voice.pipeline import VoicePipeline
 from ovos_realtime.voice.text_turn import MAX_WORDS, TextTurnModel, words_only
 from ovos_realtime.voice.turns import TurnDetector
@@ -93,6 +95,66 @@ async def test_the_pipeline_reads_the_words_ahead_while_they_are_spoken(
             await asyncio.sleep(0.016)
         await asyncio.sleep(1.0)  # the last read
         assert text_model._llama.n_tokens >= prefix + 8  # the words heard so far
+        pipeline.close()
+    finally:
+        listening_runtime.text_turn = None
+
+
+async def _pause_of_a_sentence(listening_runtime, wait_for):
+    """A real sentence and 2 s of quiet through the pipeline (semantic_vad, the text model, no
+    audio model), its pause's words read after `wait_for`; returns the pipeline once the pause's
+    transcript is in."""
+    samples, rate = read_wav("cmuarctic_aew_arctic_a0001.wav")
+    pipeline = VoicePipeline(listening_runtime, "verdict-after-test", turn_model=False)
+    pipeline.text_verdict_after = wait_for
+    pipeline.configure({"type": "audio/pcm", "rate": rate}, {"type": "semantic_vad"})
+    wire = np.concatenate([samples, np.zeros(2 * rate, np.int16)]).astype("<i2").tobytes()
+    peek = None
+    for offset in range(0, len(wire), 1024):
+        async for event in pipeline.feed(wire[offset : offset + 1024]):
+            if event.kind == "paused" and peek is None:
+                peek = asyncio.ensure_future(pipeline.peek())
+    assert peek is not None
+    assert "author of the danger trail" in (await peek).lower()
+    return pipeline
+
+
+@pytest.mark.slow
+async def test_the_words_are_read_once_the_answer_has_read_its_prompt(
+    listening_runtime, text_model, monkeypatch
+):
+    """Two readings at once would share the two cores (the answer's prompt with one thread
+    instead of two): the pause's words wait for the session's answer to begin, and the turn
+    waits for their verdict."""
+    read: list[str] = []
+    probability = text_model.probability
+    monkeypatch.setattr(
+        text_model, "probability", lambda words: read.append(words) or probability(words)
+    )
+    answer_read = asyncio.Event()
+    listening_runtime.text_turn = text_model
+    try:
+        pipeline = await _pause_of_a_sentence(listening_runtime, answer_read.wait)
+        await asyncio.sleep(0.3)
+        assert read == [] and pipeline.turns.awaiting_text  # the answer is still reading
+        answer_read.set()
+        for _ in range(100):
+            if not pipeline.turns.awaiting_text:
+                break
+            await asyncio.sleep(0.05)
+        assert len(read) == 1 and "danger trail" in read[0].lower()
+        assert pipeline.turns.text_probability is not None
+        pipeline.close()
+
+        # an answer that never begins holds the words for TEXT_VERDICT_WAIT_S at most
+        read.clear()
+        monkeypatch.setattr(pipeline_module, "TEXT_VERDICT_WAIT_S", 0.2)
+        pipeline = await _pause_of_a_sentence(listening_runtime, asyncio.Event().wait)
+        for _ in range(100):
+            if read and not pipeline.turns.awaiting_text:
+                break
+            await asyncio.sleep(0.05)
+        assert len(read) == 1 and pipeline.turns.text_probability is not None
         pipeline.close()
     finally:
         listening_runtime.text_turn = None

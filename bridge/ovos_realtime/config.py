@@ -143,8 +143,8 @@ class VoiceSettings(_Section):
     # pause's words with a small chat LLM (voice/text_turn.py); the turn ends soon only when
     # both say it is over. On the corpus: 1 of 39 inserted hesitations cut inside the pause,
     # where the word list alone cut 18, and complete turns end sooner (268 vs 428 ms median);
-    # the price is ~0.3 s more from the end of speech to the first audio (the reading shares
-    # the cores with the answer being prepared). Both off: the word list decides (README,
+    # the price is ~0.2 s more from the end of speech to the first audio (their CPU time, on
+    # cores the pause's decode and the answer use). Both off: the word list decides (README,
     # "Turn detection"). server_vad never uses them.
     turn_model: bool = True
     turn_text_model: bool = True

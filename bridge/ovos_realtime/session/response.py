@@ -69,6 +69,8 @@ class ResponseRun:
         )
         self.task: asyncio.Task | None = None
         self.first_audio_at: float | None = None
+        # Set once the brain has written something (its prompt is read), or the run ended.
+        self.first_output = asyncio.Event()
 
     # ---- lifecycle ----
 
@@ -105,6 +107,12 @@ class ResponseRun:
         return True
 
     async def _run(self) -> None:
+        try:
+            await self._answer()
+        finally:
+            self.first_output.set()
+
+    async def _answer(self) -> None:
         finished = Finished("stop")
         answer = self.assistant.answer(
             self.request,
@@ -143,6 +151,7 @@ class ResponseRun:
             self.writer.finish("completed", **usage)
 
     def _write(self, event: Any) -> None:
+        self.first_output.set()
         writer = self.writer
         if isinstance(event, TextDelta):
             writer.text(event.text)

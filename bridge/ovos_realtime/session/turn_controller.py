@@ -36,8 +36,17 @@ class Speculation:
     def __init__(self, controller: "TurnController") -> None:
         self.run: ResponseRun | None = None
         self.dropped = False
+        self.settling = asyncio.Event()  # a response was started on the final text, or none will be
         self.task = asyncio.create_task(controller.speculate(self))
         self.task.set_name(f"speculation {controller.session.id}")
+        self.task.add_done_callback(lambda _: self.settling.set())
+
+    async def answer_begun(self) -> None:
+        """Until the response to the pause's final text has read its prompt and written its
+        first token (at once when there is none)."""
+        await self.settling.wait()
+        if self.run is not None:
+            await self.run.first_output.wait()
 
     def drop(self) -> None:
         self.dropped = True
@@ -77,6 +86,12 @@ class TurnController:
         self._late: list[TurnEvent] = []
         self._late_tasks: set[asyncio.Task] = set()
         self._reading_ahead: set[asyncio.Task] = set()  # (held here: the loop keeps weak refs)
+        self.pipeline.text_verdict_after = self._answer_begun
+
+    async def _answer_begun(self) -> None:
+        """The speculative answer to the pause's words has read its prompt (or none comes)."""
+        if self._speculation is not None:
+            await self._speculation.answer_begun()
 
     # ---- config ----
 

@@ -22,7 +22,7 @@ for manual turns.
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,9 @@ NO_SPEECH_LOGPROB = -0.7
 # from when the last chunk was handled, not received: a chunk queued behind our own work is
 # not a stall. A constant: the Realtime API has no key for it, and the window is the client's.
 STALL_S = 1.0
+# The text model's verdict waits at most this long for the session's answer to read its prompt
+# (VoicePipeline.text_verdict_after).
+TEXT_VERDICT_WAIT_S = 0.5
 # (turn number, whole stable text so far, what it adds to the previous partial)
 OnPartial = Callable[[int, str, str], None]
 # The current turn's words so far, as the STT guesses them now.
@@ -116,6 +119,11 @@ class VoicePipeline:
         # whether a read is under way.
         self._words_ahead: str | None = None
         self._reading_words = False
+        # What the text model's verdict on a pause's words waits for, set by the session: its
+        # answer to those words reading its prompt. Read at once, the two readings would share
+        # the two cores, and the answer would read with one thread instead of two.
+        self.text_verdict_after: Callable[[], Awaitable[None]] | None = None
+        self._text_verdict_wait: asyncio.Task | None = None
 
     # ---- configuration ----
 
@@ -297,7 +305,7 @@ class VoicePipeline:
         if future is self._peek and not future.cancelled() and future.exception() is None:
             if self.turns is not None:
                 self.turns.use_transcript(future.result(), final=True)
-                self._score_text(future.result())
+                self._score_text_in_turn(future.result())
                 self._recheck_window()
 
     async def finish(self) -> str:
@@ -325,6 +333,9 @@ class VoicePipeline:
         self._recent.clear()
         self._recent_samples = 0
         self._words_ahead = None
+        if self._text_verdict_wait is not None:
+            self._text_verdict_wait.cancel()
+            self._text_verdict_wait = None
         self.turn += 1
 
     async def _transcribe(self, how: Callable[[], str]) -> str:
@@ -398,6 +409,26 @@ class VoicePipeline:
             turns.use_turn_probability,
             lambda p: f"{p:.2f} ({model.last_ms:.0f} ms, {audio.size / RATE:.1f} s audio)",
         )
+
+    def _score_text_in_turn(self, text: str) -> None:
+        """The text model's verdict on the pause's words: once `text_verdict_after` is done
+        (at most TEXT_VERDICT_WAIT_S), or at once without one. The turn waits for it."""
+        wait = self.text_verdict_after
+        reads_words = self.turns is not None and self.turns.uses_text and text.strip()
+        if wait is None or self.runtime.text_turn is None or not reads_words:
+            self._score_text(text)  # (which knows what to do without a model or words)
+            return
+        pause, turn = self._pause, self.turn
+
+        async def after_the_answer_reads() -> None:
+            try:
+                await asyncio.wait_for(wait(), TEXT_VERDICT_WAIT_S)
+            except TimeoutError:
+                log.debug("[%s] the answer is slow to read: the words are read now", self.name)
+            if pause == self._pause and turn == self.turn and not self._closed:
+                self._score_text(text)
+
+        self._text_verdict_wait = asyncio.ensure_future(after_the_answer_reads())
 
     def _score_text(self, text: str) -> None:
         """semantic_vad with the text model: how finished the pause's words read, off the loop;
