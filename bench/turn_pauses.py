@@ -13,7 +13,7 @@ each pause its window, and a pause that lasted at least that long ends the turn 
 - hesitations: clips whose turn ended before the inserted pause was over (false cuts), and
   those that ended inside it.
 
-One pass of the models (~10 min on 2 cores) answers every threshold pair in a second, which
+One pass of the models (~6 min on the 2-core machine) answers every threshold pair in a second, which
 bench/turn_taking.py (one pass per setting) cannot. `--dump FILE` keeps the pauses.
 """
 
