@@ -42,7 +42,7 @@ from ovos_realtime.voice.text_turn import TextTurnModel
 from ovos_realtime.voice.turn_model import SmartTurn
 from ovos_realtime.voice.turns import TurnDetector
 from ovos_vad_plugin_dual import DualVADConfig, FrameVAD
-from turn_taking import RATE, background, hesitation_point, speech_end_ms
+from turn_taking import RATE, hesitation_point, streams
 
 from tests.corpus import read_wav, speech_rows
 
@@ -154,21 +154,15 @@ async def score(clip_count: int) -> list[dict]:
     for i, row in enumerate(speech_rows()[: clip_count or None]):
         pcm, _ = read_wav(row["file"])
         words = stt.transcribe_detailed(pcm, RATE, "en", word_timestamps=True)["words"]
-        cut = hesitation_point(pcm, words)
-        lead, tail = background(pcm, 0.5), background(pcm, 9.0)
+        both = streams(i, pcm, hesitation_point(pcm, words), vad)
         clip = {
             "file": row["file"],
-            "end_ms": lead.size * 1000 // RATE + speech_end_ms(vad, pcm),
-            "complete": await pauses(runtime, np.concatenate([lead, pcm, tail]), smart),
+            "end_ms": both.end_ms,
+            "complete": await pauses(runtime, both.complete, smart),
         }
-        if cut is not None:  # the same hesitation as bench/turn_taking.py inserts
-            gap = background(pcm, 0.6 + 0.6 * ((i * 37) % 100) / 100)
-            audio = np.concatenate([lead, pcm[:cut], gap, pcm[cut:], tail])
-            clip["gap_ms"] = [
-                (lead.size + cut) * 1000 // RATE,
-                (lead.size + cut + gap.size) * 1000 // RATE,
-            ]
-            clip["hesitation"] = await pauses(runtime, audio, smart)
+        if both.hesitation is not None:
+            clip["gap_ms"] = both.gap_ms
+            clip["hesitation"] = await pauses(runtime, both.hesitation, smart)
         clips.append(clip)
         print(f"{row['file']}: {len(clip['complete'])} pauses", file=sys.stderr, flush=True)
     runtime.shutdown()

@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,34 @@ def hesitation_point(pcm: np.ndarray, words: list[dict]) -> int | None:
     return min(starts, key=lambda s: float(np.mean(pcm[s : s + FRAME].astype(np.float64) ** 2)))
 
 
+@dataclass
+class Streams:
+    """One clip's two streams: whole (its end of speech at `end_ms`) and, where a phrase has a
+    word boundary to cut at, with a hesitation inserted there (`gap_ms`: where it is)."""
+
+    complete: np.ndarray
+    end_ms: int
+    hesitation: np.ndarray | None = None
+    gap_ms: tuple[int, int] | None = None
+
+
+def streams(index: int, pcm: np.ndarray, cut: int | None, vad: FrameVAD) -> Streams:
+    """The clip (the `index`-th of the set) with 0.5 s of its own background before it and 9 s
+    after; the hesitation, 600-1,200 ms of background by the index, inserted at `cut`."""
+    lead, tail = background(pcm, 0.5), background(pcm, 9.0)
+    found = Streams(
+        np.concatenate([lead, pcm, tail]), lead.size * 1000 // RATE + speech_end_ms(vad, pcm)
+    )
+    if cut is not None:
+        gap = background(pcm, 0.6 + 0.6 * ((index * 37) % 100) / 100)
+        found.hesitation = np.concatenate([lead, pcm[:cut], gap, pcm[cut:], tail])
+        found.gap_ms = (
+            (lead.size + cut) * 1000 // RATE,
+            (lead.size + cut + gap.size) * 1000 // RATE,
+        )
+    return found
+
+
 async def run_turns(
     runtime: VoiceRuntime, mode: str, audio: np.ndarray, until_ms: int, after_ms: int = 0
 ) -> dict:
@@ -242,26 +271,23 @@ async def main() -> None:
         model_ms.clear()
         text_ms.clear()
         for i, (_name, pcm, cut) in enumerate(clips):
-            lead, tail = background(pcm, 0.5), background(pcm, 9.0)
-            end = lead.size * 1000 // RATE + speech_end_ms(vad, pcm)
-            audio = np.concatenate([lead, pcm, tail])
-            done = await run_turns(runtime, mode, audio, end + 9000, after_ms=end)
+            both = streams(i, pcm, cut, vad)
+            end = both.end_ms
+            done = await run_turns(runtime, mode, both.complete, end + 9000, after_ms=end)
             if done["stops"] and done["stops"][-1] > end:
                 delays.append(done["stops"][-1] - end)
             else:
                 print(f"{mode}: {_name}: no turn end within 9 s of the speech", file=sys.stderr)
             split += len([s for s in done["stops"] if s <= end])
             silent += done["silent_turns"]
-            if cut is None:
+            if both.hesitation is None or both.gap_ms is None:
                 continue
-            gap = background(pcm, 0.6 + 0.6 * ((i * 37) % 100) / 100)  # 600-1,200 ms
-            audio = np.concatenate([lead, pcm[:cut], gap, pcm[cut:], tail])
-            gap_end = (lead.size + cut + gap.size) * 1000 // RATE
-            held = await run_turns(runtime, mode, audio, gap_end)
+            gap_start, gap_end = both.gap_ms
+            held = await run_turns(runtime, mode, both.hesitation, gap_end)
             hesitations += 1
             cuts += bool(held["stops"])
             # ...inside the inserted pause itself (not at a pause the reader made before it)
-            in_gap += any(s > (lead.size + cut) * 1000 // RATE for s in held["stops"])
+            in_gap += any(s > gap_start for s in held["stops"])
             print(
                 f"{mode}: {_name}: end +{delays[-1] if delays else None} ms, "
                 f"hesitation {'cut' if held['stops'] else 'kept'}",

@@ -171,6 +171,20 @@ def test_a_missing_model_is_named_and_the_word_list_decides(caplog):
     assert "word list" in caplog.text
 
 
+def test_a_file_that_is_not_a_model_is_named_and_the_word_list_decides(tmp_path, caplog):
+    """voice.turn_text_llm comes from a config file: a file that is no GGUF must not stop the
+    server."""
+    from ovos_realtime.voice.runtime import VoiceRuntime
+
+    junk = tmp_path / "notes.gguf"
+    junk.write_text("not a model")
+    with caplog.at_level("WARNING", logger="ovos_realtime.voice.runtime"):
+        runtime = VoiceRuntime(engines=None, text_turn_gguf=junk)  # type: ignore[arg-type]
+    runtime.shutdown()
+    assert runtime.text_turn is None
+    assert "notes.gguf" in caplog.text and "word list" in caplog.text
+
+
 # -- the detector's rules (no model) --------------------------------------------------------
 
 

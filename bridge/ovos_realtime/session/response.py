@@ -77,6 +77,7 @@ class ResponseRun:
     def start(self) -> asyncio.Task:
         self.writer.created()
         self.task = asyncio.create_task(self._run(), name=f"response {self.id}")
+        self.task.add_done_callback(lambda _: self.first_output.set())  # also if cancelled early
         return self.task
 
     @property
@@ -107,12 +108,6 @@ class ResponseRun:
         return True
 
     async def _run(self) -> None:
-        try:
-            await self._answer()
-        finally:
-            self.first_output.set()
-
-    async def _answer(self) -> None:
         finished = Finished("stop")
         answer = self.assistant.answer(
             self.request,

@@ -305,7 +305,7 @@ class VoicePipeline:
         if future is self._peek and not future.cancelled() and future.exception() is None:
             if self.turns is not None:
                 self.turns.use_transcript(future.result(), final=True)
-                self._score_text_in_turn(future.result())
+                self._score_text(future.result())
                 self._recheck_window()
 
     async def finish(self) -> str:
@@ -410,13 +410,28 @@ class VoicePipeline:
             lambda p: f"{p:.2f} ({model.last_ms:.0f} ms, {audio.size / RATE:.1f} s audio)",
         )
 
-    def _score_text_in_turn(self, text: str) -> None:
-        """The text model's verdict on the pause's words: once `text_verdict_after` is done
-        (at most TEXT_VERDICT_WAIT_S), or at once without one. The turn waits for it."""
+    def _score_text(self, text: str) -> None:
+        """semantic_vad with the text model: how finished the pause's words read, off the loop,
+        once `text_verdict_after` is done (at most TEXT_VERDICT_WAIT_S); the turn waits for
+        the answer (up to the ceiling)."""
+        model, turns = self.runtime.text_turn, self.turns
+        if model is None or turns is None or not turns.uses_text:
+            return
+        if not text.strip():
+            turns.use_text_probability(None)  # nothing to read: the transcript rule decides
+            return
+
+        def read() -> None:
+            self._verdict(
+                "text end-of-turn model",
+                lambda: model.probability(text),
+                turns.use_text_probability,
+                lambda p: f"{p:.3f} ({model.last_ms:.0f} ms) {text!r}",
+            )
+
         wait = self.text_verdict_after
-        reads_words = self.turns is not None and self.turns.uses_text and text.strip()
-        if wait is None or self.runtime.text_turn is None or not reads_words:
-            self._score_text(text)  # (which knows what to do without a model or words)
+        if wait is None:
+            read()
             return
         pause, turn = self._pause, self.turn
 
@@ -425,26 +440,12 @@ class VoicePipeline:
                 await asyncio.wait_for(wait(), TEXT_VERDICT_WAIT_S)
             except TimeoutError:
                 log.debug("[%s] the answer is slow to read: the words are read now", self.name)
-            if pause == self._pause and turn == self.turn and not self._closed:
-                self._score_text(text)
+            if pause == self._pause and turn == self.turn:  # (close() ends the turn)
+                read()
 
+        if self._text_verdict_wait is not None:
+            self._text_verdict_wait.cancel()  # an earlier pause's: its verdict no longer counts
         self._text_verdict_wait = asyncio.ensure_future(after_the_answer_reads())
-
-    def _score_text(self, text: str) -> None:
-        """semantic_vad with the text model: how finished the pause's words read, off the loop;
-        the turn waits for the answer (up to the ceiling)."""
-        model, turns = self.runtime.text_turn, self.turns
-        if model is None or turns is None or not turns.uses_text:
-            return
-        if not text.strip():
-            turns.use_text_probability(None)  # nothing to read: the transcript rule decides
-            return
-        self._verdict(
-            "text end-of-turn model",
-            lambda: model.probability(text),
-            turns.use_text_probability,
-            lambda p: f"{p:.3f} ({model.last_ms:.0f} ms) {text!r}",
-        )
 
     def _verdict(
         self,
