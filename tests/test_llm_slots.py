@@ -59,3 +59,15 @@ def test_without_a_conversation_the_longest_history_past_the_system_prompt_wins(
     assert held is not other
     # Both share the system prompt with the next turn; only one holds its history.
     assert choose_slot(pool, asked("and now?", None, *history)) is held
+
+
+def test_a_new_conversation_takes_the_slot_of_one_that_ended_before_a_live_ones():
+    pool = slots()
+    for name in ("A", "B"):  # both answered: their caches hold them
+        slot = choose_slot(pool, asked("hi", name)).take(asked("hi", name))
+        slot.fill_for(asked("hi", name))
+    ended = next(slot for slot in pool if slot.conversation == "B")  # used most recently
+    for slot in pool:
+        slot.forget("B")
+    assert ended.cache_owner is None and ended.conversation is None
+    assert choose_slot(pool, asked("hello", "C")) is ended  # not A's, though used earlier

@@ -15,6 +15,7 @@ from ovos_realtime.config import LLMSettings
 from ovos_realtime.session.conversation import Conversation
 from ovos_realtime.session.output_writer import OutputWriter
 from ovos_realtime.session.settings import SessionDefaults, default_session, resolve_response
+from ovos_realtime.urgent import URGENT
 from ovos_tts_plugin_onnx_stream.chunker import ClauseChunker
 
 SYSTEM = "You are a helpful, friendly voice assistant. Answer briefly and clearly."
@@ -169,6 +170,50 @@ async def test_reading_ahead_does_not_evict_another_conversation(brain):
     other = chat_messages("You bake bread. Answer briefly.", [user("Is the rye bread")])
     await read(brain, BrainRequest(messages=other))
     assert [slot.llama.n_tokens for slot in brain._slots] == held
+
+
+@pytest.mark.slow
+async def test_a_conversation_that_ended_leaves_its_slot_to_the_next(brain):
+    """A new session's first turn is read ahead into the slot of a session that has closed,
+    not into a live one's (before, a cache holding any other conversation was left alone, so a
+    new session's first answer read its whole prompt after the turn ended)."""
+    for name, system, question in (
+        ("shop", "You sell shoes. Answer briefly.", "Do you sell boots?"),
+        ("garage", "You repair bicycles. Answer briefly.", "Can you fix a flat?"),
+    ):
+        await ask(brain, BrainRequest(chat_messages(system, [user(question)]), conversation=name))
+    shop = next(slot for slot in brain._slots if slot.conversation == "shop")
+    held = shop.llama.n_tokens
+    brain.forget("garage")
+    system = "You bake bread and cakes for the whole village. Answer briefly."
+    heard = BrainRequest(chat_messages(system, [user("Is the rye bread")]), conversation="cakes")
+    await read(brain, heard)
+    said = chat_messages(system, [user("Is the rye bread fresh today?")])
+    _, answer = await ask(brain, BrainRequest(said, conversation="cakes"))
+    assert shop.llama.n_tokens == held  # the live conversation keeps its cache
+    # The system prompt and the heard words were read ahead: only the last words are left.
+    assert answer.input_tokens - answer.cached_tokens <= 12, answer
+
+
+@pytest.mark.slow
+async def test_the_answer_waits_while_its_first_clause_is_synthesized(brain):
+    """Urgent work (urgent.py: a first clause's synthesis) holds the LLM at its next token: on
+    2 cores the two shared the CPU and the first audio came later."""
+    loop = asyncio.get_running_loop()
+    request = BrainRequest(
+        chat_messages(SYSTEM, [user("Tell me a long story about a dragon.")]),
+        max_output_tokens=16,
+        conversation="dragon",
+    )
+    stamps: list[float] = []
+    async for event in brain.stream(request):
+        if isinstance(event, TextDelta):
+            stamps.append(loop.time())
+            if len(stamps) == 3:  # a first clause goes to the TTS, which takes 0.3 s
+                URGENT.begin()
+                loop.call_later(0.3, URGENT.end)
+    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
+    assert len(stamps) >= 6 and max(gaps) >= 0.25, gaps
 
 
 @pytest.mark.slow

@@ -553,6 +553,9 @@ class PreparingLLM(ScriptedLLM):
     def prepare(self, request) -> None:
         self.prepared.append(request)
 
+    def forget(self, conversation: str) -> None:
+        pass
+
 
 async def test_the_turns_words_are_read_ahead_only_by_a_brain_that_can(session, stt):
     """The scripted LLM cannot read ahead: no request is built for it while the user speaks.

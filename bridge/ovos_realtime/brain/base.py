@@ -95,3 +95,6 @@ class ReadsAhead(Protocol):
     the request a turn would make with the words heard so far (brain/llama_embedded.py)."""
 
     def prepare(self, request: BrainRequest) -> None: ...
+
+    def forget(self, conversation: str) -> None:
+        """The conversation ended: what the brain keeps of it may go to the next one."""

@@ -51,6 +51,7 @@ from ovos_realtime.brain.tool_prompt import (
 )
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.ids import new_id
+from ovos_realtime.urgent import URGENT
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,10 @@ _END = object()
 # Tokens read ahead per llama.cpp call: an answer that comes waits at most for one such batch.
 READ_AHEAD_BATCH = 4
 # Reading ahead only adds the turn's words to a cache that holds the conversation before them
-# (give or take the template's tokens around the last answer). When it holds another session's
-# conversation, it waits for the answer: reading this one's history ahead would only evict the
-# other's (two sessions speaking at once re-read 30-70 tokens each time, slowing both).
+# (give or take the template's tokens around the last answer). When it holds another live
+# session's conversation, it waits for the answer: reading this one's history ahead would only
+# evict the other's (two sessions speaking at once re-read 30-70 tokens each time, slowing
+# both). An empty cache, or one whose conversation has ended, is read into at once.
 READ_AHEAD_SLACK = 8
 
 
@@ -171,6 +173,10 @@ class EmbeddedLlamaBackend:
         if idle:
             slot.executor.submit(self._read_ahead, slot)
 
+    def forget(self, conversation: str) -> None:
+        for slot in self._slots:
+            slot.forget(conversation)
+
     def _generate_safely(
         self,
         slot: LlamaSlot,
@@ -213,6 +219,7 @@ class EmbeddedLlamaBackend:
         budget = request.max_output_tokens or self.settings.max_output_tokens
         prompt, stops, prompt_tokens = self._fit_prompt(messages, budget)
         cached = self._cached_tokens(slot, self._tokens(prompt))
+        slot.fill_for(request)
         log.debug(
             "[slot %d] prompt: %d tokens, %d of them cached", slot.index, prompt_tokens, cached
         )
@@ -284,9 +291,11 @@ class EmbeddedLlamaBackend:
         start = llama.longest_token_prefix(llama._input_ids.tolist(), tokens)
         if start >= len(tokens):
             return
-        if start + READ_AHEAD_SLACK < len(self._tokens(prompt[:end])):
+        foreign = slot.cache_owner not in (None, request.conversation)
+        if foreign and start + READ_AHEAD_SLACK < len(self._tokens(prompt[:end])):
             log.debug("[slot %d] not read ahead: it holds another conversation", slot.index)
             return
+        slot.fill_for(request)
         slot.threads.for_reading_ahead()
         began = time.perf_counter()
         llama.n_tokens = start  # eval() drops the cache from here on
@@ -344,6 +353,7 @@ class EmbeddedLlamaBackend:
         started = False
         reason = "stop"
         began = time.perf_counter()
+        waited = 0.0
         for text, finish in self._completion(
             slot,
             prompt,
@@ -379,6 +389,12 @@ class EmbeddedLlamaBackend:
                 push(TextDelta(text))
             if finish == "length":
                 reason = "length"
+            # The first clause may be going to the TTS now: its audio first (urgent.py).
+            waited += URGENT.wait()
+        if waited:
+            log.debug(
+                "[slot %d] waited %.0f ms for a first clause's audio", slot.index, waited * 1000
+            )
         if held:
             push(TextDelta(held))
         return reason

@@ -11,7 +11,8 @@ whose answer is still wanted (waiting for a whole answer costs seconds, re-readi
 fraction of one); then the slot that last served its conversation (`BrainRequest.conversation`,
 a session's id: the turn read ahead there, its history is there); then the one holding the
 longest run of its leading messages past the system prompt (requests that name no
-conversation); then the one used least recently (an unused one first).
+conversation); then one that no conversation holds (unused, or its conversation ended:
+`forget`); then the one used least recently (an unused one first).
 """
 
 import itertools
@@ -26,6 +27,7 @@ from ovos_realtime.config import LLMSettings
 from ovos_realtime.threads import lower_priority
 
 _uses = itertools.count(1)
+UNNAMED = object()  # the owner of a cache filled by a request that names no conversation
 
 
 class LlamaSlot:
@@ -42,12 +44,26 @@ class LlamaSlot:
         self.read_ahead_lock = threading.Lock()
         self.to_read: BrainRequest | None = None
         self.answers_waiting = 0
+        # Whose tokens the cache holds (set on the slot's thread): a conversation, UNNAMED for
+        # requests that name none, None when empty or its conversation has ended (`forget`).
+        self.cache_owner: object = None
         # Event-loop side: the conversation its cache holds (or is about to), the answers whose
         # consumer still reads them, and when it was last chosen.
         self.conversation: str | None = None
         self.messages: list[dict[str, Any]] = []
         self.answering = 0
         self.used = 0
+
+    def fill_for(self, request: BrainRequest) -> None:
+        """The cache now holds `request`'s conversation (the slot's thread)."""
+        self.cache_owner = request.conversation or UNNAMED
+
+    def forget(self, conversation: str) -> None:
+        """That conversation ended: its cache and its claim on the slot are free."""
+        if self.cache_owner == conversation:
+            self.cache_owner = None
+        if self.conversation == conversation:
+            self.conversation, self.messages = None, []
 
     def take(self, request: BrainRequest) -> "LlamaSlot":
         self.conversation = request.conversation
@@ -71,11 +87,12 @@ def shared_history(held: Sequence[dict[str, Any]], messages: Sequence[dict[str, 
 def choose_slot(slots: Sequence[LlamaSlot], request: BrainRequest) -> LlamaSlot:
     """The slot for `request` (see the module's docstring)."""
 
-    def rank(slot: LlamaSlot) -> tuple[bool, bool, int, int]:
+    def rank(slot: LlamaSlot) -> tuple[bool, bool, int, bool, int]:
         own = request.conversation is not None and slot.conversation == request.conversation
         # Another conversation's slot is not taken for the history it happens to share.
         foreign = slot.conversation is not None and not own
         history = 0 if foreign else shared_history(slot.messages, request.messages)
-        return slot.answering == 0, own, history, -slot.used
+        free = slot.cache_owner is None  # unused, or its conversation ended
+        return slot.answering == 0, own, history, free, -slot.used
 
     return max(slots, key=rank)

@@ -158,6 +158,8 @@ class AssistantSession:
                 log.exception("[%s] observer %s.%s failed", self.id, type(observer).__name__, hook)
 
     def close(self) -> None:
+        if self.reads_ahead:
+            self.brain.forget(self.id)
         self.notify("closed")
 
 

@@ -1,8 +1,8 @@
 """Spoken output: text increments in, int16 audio out at the caller's rate, clause by clause.
 
-The first clause is synthesized as soon as the chunker releases it, while the LLM keeps
-generating; each clause's transcript goes out with its first audio, so the transcript the
-client sees never runs ahead of the audio it has.
+The first clause is synthesized as soon as the chunker releases it, as urgent work (urgent.py:
+the LLM writing on waits until its first audio exists); each clause's transcript goes out with
+its first audio, so the transcript the client sees never runs ahead of the audio it has.
 """
 
 import asyncio
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime.audio.resample import StreamResampler
+from ovos_realtime.urgent import URGENT
 from ovos_realtime.voice.engines import tts_sample_rate
 from ovos_realtime.voice.synthesis import new_chunker, synthesize
 
@@ -67,32 +68,42 @@ class SpeechOutput:
 
     async def _work(self) -> None:
         try:
+            urgent = True  # the answer's first audio
             while (clause := await self._clauses.get()) is not None:
                 piece = clause
-                async for samples in self._synthesize(clause):
+                async for samples in self._synthesize(clause, urgent):
                     out = self._resample(samples)
                     if out.size:
                         self.on_audio(piece, out)
                         piece = ""
                 if piece:  # the engine produced no audio for it: keep the transcript whole
                     self.on_audio(piece, np.zeros(0, np.int16))
+                urgent = False
             tail = self._resample(np.zeros(0, np.int16), last=True)
             if tail.size:
                 self.on_audio("", tail)
         finally:
             self._stop.set()
 
-    async def _synthesize(self, text: str) -> AsyncIterator[np.ndarray]:
-        """Chunks from the blocking synthesizer, each handed over as soon as it exists."""
+    async def _synthesize(self, text: str, urgent: bool = False) -> AsyncIterator[np.ndarray]:
+        """Chunks from the blocking synthesizer, each handed over as soon as it exists; `urgent`
+        work (urgent.py) until its first chunk."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = self._stop
 
         def produce() -> None:
+            pressing = False
             try:
                 if stop.is_set():  # cancelled while queued behind other work: never start it
                     return
+                if urgent:
+                    URGENT.begin()
+                    pressing = True
                 for chunk in synthesize(self.tts, text, self.voice, self.speed):
+                    if pressing:
+                        URGENT.end()
+                        pressing = False
                     if stop.is_set():
                         return
                     loop.call_soon_threadsafe(queue.put_nowait, np.asarray(chunk, np.int16))
@@ -100,6 +111,8 @@ class SpeechOutput:
                 log.exception("speech synthesis failed")
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
+                if pressing:
+                    URGENT.end()
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 

@@ -1,0 +1,51 @@
+"""The first audio first: work the user is waiting on makes work that can wait step aside.
+
+When an answer's first clause goes to the TTS, the LLM is still writing the words after it, and
+on 2 cores the two share the CPU: Piper's first clause took 250-400 ms in a live conversation
+beside the LLM's sprint, 120-170 ms alone (bench/voice_latency.py's stage log). The words the
+LLM writes meanwhile are not needed before that clause has played (a second or more), so while
+a first clause is synthesized the LLM waits at its next token, for at most `MAX_WAIT_S`.
+
+One gauge per process, like the CPU it shares out (`URGENT`): the TTS marks its work with
+`begin()`/`end()`, the LLM's generation thread calls `wait()` between tokens.
+"""
+
+import threading
+import time
+
+# The LLM waits at most this long per token: a slow synthesizer (Kokoro's first clause takes
+# ~1 s on 2 cores) must not hold the answer's words back for its whole clause.
+MAX_WAIT_S = 0.5
+
+
+class UrgentWork:
+    def __init__(self) -> None:
+        self._running = 0
+        self._done = threading.Condition()
+
+    @property
+    def running(self) -> bool:
+        return self._running > 0
+
+    def begin(self) -> None:
+        with self._done:
+            self._running += 1
+
+    def end(self) -> None:
+        with self._done:
+            self._running = max(0, self._running - 1)
+            if not self._running:
+                self._done.notify_all()
+
+    def wait(self, max_wait_s: float = MAX_WAIT_S) -> float:
+        """Until no urgent work runs, or `max_wait_s` has passed (blocking: a worker thread's
+        call). Returns the seconds waited."""
+        if not self._running:  # the common case, without the lock
+            return 0.0
+        began = time.perf_counter()
+        with self._done:
+            self._done.wait_for(lambda: not self._running, timeout=max_wait_s)
+        return time.perf_counter() - began
+
+
+URGENT = UrgentWork()

@@ -1,0 +1,85 @@
+"""The first audio first (urgent.py): an answer's first clause is synthesized as urgent work,
+and work that can wait waits for it, never longer than its cap."""
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ovos_realtime.urgent import URGENT, UrgentWork
+from ovos_realtime.voice.speech_out import SpeechOutput
+
+
+def test_waiting_costs_nothing_when_nothing_is_urgent():
+    assert UrgentWork().wait(1.0) == 0.0
+
+
+def test_waiting_ends_when_the_urgent_work_does():
+    urgent = UrgentWork()
+    urgent.begin()
+    threading.Timer(0.2, urgent.end).start()
+    waited = urgent.wait(2.0)
+    assert 0.15 <= waited < 1.0 and not urgent.running
+
+
+def test_waiting_never_lasts_past_its_cap():
+    urgent = UrgentWork()
+    urgent.begin()
+    waited = urgent.wait(0.1)
+    assert 0.09 <= waited < 0.5 and urgent.running
+    urgent.end()
+
+
+class WatchingTTS:
+    """Writes a little silence per clause and notes whether urgent work was under way while it
+    synthesized (what is tested is the scheduling, not the engine)."""
+
+    sample_rate = 24000
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.urgent_while: list[tuple[str, bool]] = []
+        self.gate = gate
+
+    def get_tts(self, text: str, path: str, voice=None) -> None:
+        import wave
+
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.urgent_while.append((text, URGENT.running))
+        with wave.open(path, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(self.sample_rate)
+            wav.writeframes(b"\0\0" * 240)
+
+
+async def test_only_the_first_clause_is_urgent_and_only_until_its_audio():
+    tts, executor = WatchingTTS(), ThreadPoolExecutor(1)
+    heard: list[bool] = []
+    try:
+        speech = SpeechOutput(
+            tts, executor, None, None, 24000, lambda piece, samples: heard.append(URGENT.running)
+        )
+        speech.feed("Hello there. It is sunny. ")
+        await speech.finish()
+        assert tts.urgent_while == [("Hello there.", True), ("It is sunny.", False)]
+        assert heard and not any(heard)  # over before the first audio is handed on
+        assert not URGENT.running
+    finally:
+        executor.shutdown()
+
+
+async def test_a_first_clause_cancelled_mid_synthesis_leaves_nothing_urgent():
+    gate = threading.Event()
+    tts, executor = WatchingTTS(gate), ThreadPoolExecutor(1)
+    try:
+        speech = SpeechOutput(tts, executor, None, None, 24000, lambda piece, samples: None)
+        speech.feed("Hello there. ")
+        await asyncio.sleep(0.05)
+        assert URGENT.running  # its synthesis has begun
+        speech.cancel()
+        gate.set()
+        await asyncio.wrap_future(executor.submit(lambda: None))  # its synthesis is over
+        assert not URGENT.running
+    finally:
+        gate.set()
+        executor.shutdown()
