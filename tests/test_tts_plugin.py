@@ -337,14 +337,14 @@ def test_missing_piper_voice_says_how_to_get_one() -> None:
 
 
 def test_kokoro_defaults_keep_ahead_of_playback(kokoro, piper) -> None:
-    """Kokoro is paced (later pieces sized for its real-time factor) and gets two threads by
-    default; Piper, ~10x faster than real time, speaks whole sentences on one thread."""
+    """Kokoro is paced (later pieces sized for its real-time factor); Piper, ~10x faster than
+    real time, speaks whole sentences. Both get two threads by default (one on one core)."""
     assert kokoro.pace == 0.8 and kokoro.chunker().pace == 0.8
     assert piper.pace is None and piper.chunker().pace is None
     assert _create(PIPER, pace=0.5).chunker().pace == 0.5
     assert _create(KOKORO, lang="en-us", pace=0).chunker().pace is None
     assert _create(KOKORO, lang="en-us").threads == min(2, os.cpu_count() or 1)
-    assert _create(PIPER).threads == 1
+    assert _create(PIPER).threads == min(2, os.cpu_count() or 1)
 
 
 @pytest.mark.parametrize(

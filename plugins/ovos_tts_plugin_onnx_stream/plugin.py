@@ -273,10 +273,16 @@ class PhoonnxStreamTTS(_OnnxStreamTTS):
 
     Config: `voice` (a Piper voice name such as en_US-joe-medium, or a path to its .onnx),
     `model` (explicit .onnx path; its .onnx.json beside it or in `model_config`),
-    `speed` (0.5-2.0), `threads`.
+    `speed` (0.5-2.0), `threads` (onnxruntime intra-op threads; default 2, or 1 on one core).
     """
 
     DEFAULT_VOICE = "en_US-joe-medium"
+
+    # Two threads: a first clause of five words in ~120 ms instead of ~170 on 2 cores, while the
+    # LLM steps aside for it (the server's urgent work); beside the LLM's one thread a later
+    # piece takes ~195 ms instead of ~175, still ~10x faster than it plays.
+    def _default_threads(self) -> int:
+        return min(2, os.cpu_count() or 1)
 
     def _load(self) -> None:
         self._engines: dict[str, Any] = {}
