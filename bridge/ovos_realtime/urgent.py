@@ -4,7 +4,7 @@ When an answer's first clause goes to the TTS, the LLM is still writing the word
 on 2 cores the two share the CPU: Piper's first clause took 250-400 ms in a live conversation
 beside the LLM's sprint, 120-170 ms alone (bench/voice_latency.py's stage log). The words the
 LLM writes meanwhile are not needed before that clause has played (a second or more), so while
-a first clause is synthesized the LLM waits at its next token, for at most `MAX_WAIT_S`.
+a first clause is synthesized the LLM waits at its next token, for at most `MAX_WAIT_S` in all.
 
 One gauge per process, like the CPU it shares out (`URGENT`): the TTS marks its work with
 `begin()`/`end()`, the LLM's generation thread calls `wait()` between tokens.
@@ -13,9 +13,10 @@ One gauge per process, like the CPU it shares out (`URGENT`): the TTS marks its 
 import threading
 import time
 
-# The LLM waits at most this long per token: a slow synthesizer (Kokoro's first clause takes
-# ~1 s on 2 cores) must not hold the answer's words back for its whole clause.
-MAX_WAIT_S = 0.5
+# An answer waits at most this long in all: Piper's first clause takes 0.1-0.25 s; Kokoro's takes
+# ~1 s on 2 cores, and an LLM held back for all of it (0.5 s a token) wrote the next clauses so
+# late that Kokoro's playback ran dry twice as long (10 turns: 2.3 -> 4.6 s of stalls).
+MAX_WAIT_S = 0.3
 
 
 class UrgentWork:

@@ -51,7 +51,7 @@ from ovos_realtime.brain.tool_prompt import (
 )
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.ids import new_id
-from ovos_realtime.urgent import URGENT
+from ovos_realtime.urgent import MAX_WAIT_S, URGENT
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +390,8 @@ class EmbeddedLlamaBackend:
             if finish == "length":
                 reason = "length"
             # The first clause may be going to the TTS now: its audio first (urgent.py).
-            waited += URGENT.wait()
+            if waited < MAX_WAIT_S:
+                waited += URGENT.wait(MAX_WAIT_S - waited)
         if waited:
             log.debug(
                 "[slot %d] waited %.0f ms for a first clause's audio", slot.index, waited * 1000
