@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from ovos_realtime.brain.base import BrainRequest, Finished, TextDelta
 from ovos_realtime.brain.history import chat_messages
+from ovos_realtime.brain.llama_slots import choose_slot
 from ovos_realtime.brain.tool_rounds import answer_with_server_tools
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.session.conversation import Conversation
@@ -218,6 +219,26 @@ async def test_the_answer_waits_while_its_first_clause_is_synthesized(brain):
     held = [gap for gap in gaps if gap > 0.2]
     assert len(stamps) >= 6 and len(held) == 1, gaps  # held once, then no more
     assert MAX_WAIT_S - 0.05 <= held[0] <= MAX_WAIT_S + 0.25, gaps
+
+
+@pytest.mark.slow
+async def test_reading_ahead_waits_while_urgent_work_runs(brain):
+    """Reading ahead is not waited on: while a pause's decode or a first clause runs (urgent.py)
+    it reads nothing, and goes on when they are done."""
+    words = "Could you tell me the whole story of the dragon who lived under the old bridge"
+    request = BrainRequest(chat_messages(SYSTEM, [user(words)]), conversation="dragon")
+    slot = choose_slot(brain._slots, request)
+    URGENT.begin()
+    try:
+        brain.prepare(request)
+        await asyncio.sleep(0.05)
+        held = slot.llama.n_tokens
+        await asyncio.sleep(0.2)  # a batch of 4 tokens takes ~0.1 s on one thread
+        assert slot.llama.n_tokens == held
+    finally:
+        URGENT.end()
+    await asyncio.get_running_loop().run_in_executor(slot.executor, lambda: None)
+    assert slot.llama.n_tokens > held + 8  # then it read the words
 
 
 @pytest.mark.slow

@@ -1,11 +1,11 @@
-"""The first audio first (urgent.py): an answer's first clause is synthesized as urgent work,
-and work that can wait waits for it, never longer than its cap."""
+"""The first audio first (urgent.py): a pause's decode and an answer's first clause are urgent
+work, and work that can wait waits for them, never longer than its cap."""
 
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ovos_realtime.urgent import URGENT, UrgentWork
+from ovos_realtime.urgent import URGENT, UrgentWork, urgently
 from ovos_realtime.voice.speech_out import SpeechOutput
 
 
@@ -27,6 +27,19 @@ def test_waiting_never_lasts_past_its_cap():
     waited = urgent.wait(0.1)
     assert 0.09 <= waited < 0.5 and urgent.running
     urgent.end()
+
+
+def test_work_done_urgently_is_urgent_until_it_ends_even_when_it_fails():
+    assert urgently(lambda: URGENT.running) is True
+
+    def fails() -> None:
+        raise ValueError("decode failed")
+
+    try:
+        urgently(fails)
+    except ValueError:
+        pass
+    assert not URGENT.running
 
 
 class WatchingTTS:

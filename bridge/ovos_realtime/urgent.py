@@ -12,6 +12,10 @@ One gauge per process, like the CPU it shares out (`URGENT`): the TTS marks its 
 
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # An answer waits at most this long in all: Piper's first clause takes 0.1-0.25 s; Kokoro's takes
 # ~1 s on 2 cores, and an LLM held back for all of it (0.5 s a token) wrote the next clauses so
@@ -50,3 +54,12 @@ class UrgentWork:
 
 
 URGENT = UrgentWork()
+
+
+def urgently(work: Callable[[], T]) -> T:
+    """`work()` as urgent work (blocking: for a worker thread)."""
+    URGENT.begin()
+    try:
+        return work()
+    finally:
+        URGENT.end()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+import os
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -26,10 +27,13 @@ class WhisperSTTConfig:
     # 1 thread ~250 ms per final, 2 threads ~290 ms, ~370 ms when anything else runs).
     cpu_threads: int = 1
     # Threads of the final lane (peeks, finals, batch): another number gives that lane its own
-    # model replica. None: cpu_threads. Measured (stt_bench.py --mode pause, 16 clips, beam 5,
-    # 2 cores shared with other work): 2 threads cut the median pause decode 686 → 559 ms with
-    # the partial lane idle but raised it 673 → 802 ms with it busy, so 1 stays the default.
-    final_cpu_threads: int | None = None
+    # model replica. None: cpu_threads. Default 2 (1 on one core). Measured (stt_bench.py --mode
+    # pause, 16 clips, beam 5, 2 cores shared with other work): 2 threads cut the median pause
+    # decode 686 → 559 ms with the partial lane idle but raised it 673 → 802 ms with it busy. In
+    # the server, where the LLM's reading ahead steps aside for a pause's decode, 40 turns of a
+    # live conversation (bench/voice_latency.py, one run, 1 → 2): decode 549 → 449 ms,
+    # `speech_stopped` → first audio 965 → 831 ms median, sooner in 31 of the 40 turns.
+    final_cpu_threads: int | None = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
     language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
     # Beam per decode kind, measured (bench/stt_bench.py). Batch: 5. Partials: 1, re-decoded

@@ -300,6 +300,7 @@ class EmbeddedLlamaBackend:
         began = time.perf_counter()
         llama.n_tokens = start  # eval() drops the cache from here on
         for at in range(start, len(tokens), READ_AHEAD_BATCH):
+            URGENT.wait()  # a pause's decode, a first clause: they are waited on, this is not
             if slot.answers_waiting:
                 break
             llama.eval(tokens[at : at + READ_AHEAD_BATCH])

@@ -29,6 +29,7 @@ import numpy as np
 
 from ovos_realtime.audio.formats import WireDecoder, WireFormat
 from ovos_realtime.audio.resample import StreamResampler
+from ovos_realtime.urgent import urgently
 from ovos_realtime.voice.runtime import VoiceRuntime
 from ovos_realtime.voice.speech_detector import SpeechDetector
 from ovos_realtime.voice.transcription import Transcription
@@ -342,7 +343,8 @@ class VoicePipeline:
         """The transcript so far, by `how` (the stream's peek or finish) in the STT executor."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        text = await loop.run_in_executor(self.runtime.stt_executor, how)
+        # The user waits on this decode: reading ahead steps aside for it (urgent.py).
+        text = await loop.run_in_executor(self.runtime.stt_executor, urgently, how)
         log.debug(
             "[%s] transcript of %.1f s audio in %.0f ms",
             self.name,
