@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ovos_realtime.urgent import URGENT, UrgentWork, urgently
 from ovos_realtime.voice.speech_out import SpeechOutput
 
+from tests.test_speech_release import CountingTTS
+
 
 def test_waiting_costs_nothing_when_nothing_is_urgent():
     assert UrgentWork().wait(1.0) == 0.0
@@ -42,27 +44,20 @@ def test_work_done_urgently_is_urgent_until_it_ends_even_when_it_fails():
     assert not URGENT.running
 
 
-class WatchingTTS:
+class WatchingTTS(CountingTTS):
     """Writes a little silence per clause and notes whether urgent work was under way while it
     synthesized (what is tested is the scheduling, not the engine)."""
 
-    sample_rate = 24000
-
     def __init__(self, gate: threading.Event | None = None) -> None:
+        super().__init__()
         self.urgent_while: list[tuple[str, bool]] = []
         self.gate = gate
 
     def get_tts(self, text: str, path: str, voice=None) -> None:
-        import wave
-
         if self.gate is not None:
             self.gate.wait(5)
         self.urgent_while.append((text, URGENT.running))
-        with wave.open(path, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(self.sample_rate)
-            wav.writeframes(b"\0\0" * 240)
+        super().get_tts(text, path, voice)
 
 
 async def test_only_the_first_clause_is_urgent_and_only_until_its_audio():
