@@ -1,13 +1,16 @@
 """The first audio first: work the user is waiting on makes work that can wait step aside.
 
-When an answer's first clause goes to the TTS, the LLM is still writing the words after it, and
-on 2 cores the two share the CPU: Piper's first clause took 250-400 ms in a live conversation
-beside the LLM's sprint, 120-170 ms alone (bench/voice_latency.py's stage log). The words the
-LLM writes meanwhile are not needed before that clause has played (a second or more), so while
-a first clause is synthesized the LLM waits at its next token, for at most `MAX_WAIT_S` in all.
+Urgent: a pause's decode (the answer starts on its text) and an answer's first clause until its
+first audio. When the first clause goes to the TTS, the LLM is still writing the words after it,
+and on 2 cores the two share the CPU: Piper's first clause took 250-400 ms in a live
+conversation beside the LLM's sprint, 120-170 ms alone (bench/voice_latency.py's stage log). The
+words the LLM writes meanwhile are not needed before that clause has played (a second or more),
+so the LLM waits at its next token, for at most `MAX_WAIT_S` per answer; reading ahead (the
+prompt of a turn still being spoken) waits between its batches, so that a pause's decode gets
+both cores.
 
-One gauge per process, like the CPU it shares out (`URGENT`): the TTS marks its work with
-`begin()`/`end()`, the LLM's generation thread calls `wait()` between tokens.
+One gauge per process, like the CPU it shares out (`URGENT`): urgent work runs `urgently()` or
+between `begin()` and `end()`; the LLM's threads call `wait()`.
 """
 
 import threading

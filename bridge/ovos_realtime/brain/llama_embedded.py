@@ -394,9 +394,7 @@ class EmbeddedLlamaBackend:
             if waited < MAX_WAIT_S:
                 waited += URGENT.wait(MAX_WAIT_S - waited)
         if waited:
-            log.debug(
-                "[slot %d] waited %.0f ms for a first clause's audio", slot.index, waited * 1000
-            )
+            log.debug("[slot %d] waited %.0f ms for urgent work", slot.index, waited * 1000)
         if held:
             push(TextDelta(held))
         return reason
