@@ -5,6 +5,7 @@ whichever backend writes it."""
 import asyncio
 import contextlib
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -41,6 +42,13 @@ async def ask(brain, messages: list[dict] | BrainRequest) -> tuple[str, Finished
             finished = event
     assert finished is not None
     return text, finished
+
+
+def _until(condition, timeout_s: float = 5.0) -> None:
+    """Poll `condition` from a worker thread (the event loop goes on meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def spoken_answer(text: str, *, own_text: bool = True) -> dict:
@@ -239,6 +247,39 @@ async def test_reading_ahead_waits_while_urgent_work_runs(brain):
         URGENT.end()
     await asyncio.get_running_loop().run_in_executor(slot.executor, lambda: None)
     assert slot.llama.n_tokens > held + 8  # then it read the words
+
+
+@pytest.mark.slow
+async def test_reading_ahead_that_waits_gives_way_to_an_answer():
+    """An answer that comes while reading ahead waits for urgent work (another session's first
+    clause) starts at once: it does not wait out the read-ahead's wait."""
+    from ovos_realtime.brain.llama_embedded import EmbeddedLlamaBackend
+
+    brain = EmbeddedLlamaBackend(LLMSettings(slots=1))  # an empty cache: it reads ahead
+    heard = "Would you sing me the ballad of the giant who guarded the silver gate"
+    request = BrainRequest(chat_messages(SYSTEM, [user(heard)]), conversation="giant")
+    slot = brain._slots[0]
+    said = BrainRequest(
+        chat_messages(SYSTEM, [user(heard + " at night?")]),
+        max_output_tokens=2,
+        conversation="giant",
+    )
+    loop = asyncio.get_running_loop()
+    URGENT.begin()
+    try:
+        brain.prepare(request)
+        await asyncio.sleep(0.05)  # reading ahead waits for the urgent work now
+        asked = loop.time()
+        answer = asyncio.create_task(ask(brain, said))
+        # Submitted to the slot's thread, then taken by it.
+        await asyncio.to_thread(_until, lambda: slot.answers_waiting or answer.done())
+        await asyncio.to_thread(_until, lambda: not slot.answers_waiting or answer.done())
+        started = loop.time() - asked
+    finally:
+        URGENT.end()
+    await answer
+    await brain.aclose()
+    assert started < 0.15, started
 
 
 @pytest.mark.slow

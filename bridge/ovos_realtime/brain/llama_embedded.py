@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 _END = object()
 # Tokens read ahead per llama.cpp call: an answer that comes waits at most for one such batch.
 READ_AHEAD_BATCH = 4
+# Reading ahead that waits for urgent work looks this often for an answer to give way to.
+READ_AHEAD_POLL_S = 0.02
 # Reading ahead only adds the turn's words to a cache that holds the conversation before them
 # (give or take the template's tokens around the last answer). When it holds another live
 # session's conversation, it waits for the answer: reading this one's history ahead would only
@@ -300,7 +302,11 @@ class EmbeddedLlamaBackend:
         began = time.perf_counter()
         llama.n_tokens = start  # eval() drops the cache from here on
         for at in range(start, len(tokens), READ_AHEAD_BATCH):
-            URGENT.wait()  # a pause's decode, a first clause: they are waited on, this is not
+            # A pause's decode, a first clause: they are waited on, this is not (an answer
+            # that comes meanwhile is, and takes the thread at once).
+            waited = 0.0
+            while URGENT.running and not slot.answers_waiting and waited < MAX_WAIT_S:
+                waited += URGENT.wait(READ_AHEAD_POLL_S)
             if slot.answers_waiting:
                 break
             llama.eval(tokens[at : at + READ_AHEAD_BATCH])
