@@ -46,6 +46,15 @@ def _number(
     return value
 
 
+# onnxruntime intra-op threads unless `threads` says otherwise, for both engines (measured on 2
+# cores, bench/tts_bench.py and the server's stage log). Kokoro: RTF 1.16 at 1 thread, slower
+# than real time, and 0.74 at 2. Piper: a five-word first clause in ~120 ms instead of ~170 while
+# the server's LLM steps aside for it (urgent work); beside the LLM's one thread a later piece
+# takes ~195 ms instead of ~175, still ~10x faster than it plays. Idle threads do not spin, so
+# the second one costs nothing between clauses.
+_DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+
+
 class _OnnxStreamTTS(StreamingTTS):
     """Shared streaming logic; subclasses provide the engine.
 
@@ -57,7 +66,7 @@ class _OnnxStreamTTS(StreamingTTS):
     def __init__(self, config: dict | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(config=dict(config or {}), audio_ext="wav")
         cfg = self.config
-        self.threads: int = _number(cfg, "threads", self._default_threads(), 1, 64, int)
+        self.threads: int = _number(cfg, "threads", _DEFAULT_THREADS, 1, 64, int)
         self.speed: float = _number(cfg, "speed", 1.0, 0.5, 2.0)
         self.first_min_words: int = _number(cfg, "first_min_words", 3, 1, 50, int)
         self.first_max_words: int = _number(cfg, "first_max_words", 5, 1, 200, int)
@@ -85,9 +94,6 @@ class _OnnxStreamTTS(StreamingTTS):
 
     # --- subclass hooks -------------------------------------------------------------------
     default_pace: float | None = None  # the engine's real-time factor to plan pieces for
-
-    def _default_threads(self) -> int:
-        return 1
 
     def _load(self) -> None:
         raise NotImplementedError
@@ -208,12 +214,7 @@ class KokoroStreamTTS(_OnnxStreamTTS):
     `pace` (the real-time factor later pieces are sized for; default 0.8, 0 = whole sentences).
     """
 
-    # Measured on 2 cores (bench/tts_bench.py): RTF 1.16 at 1 thread, slower than real time,
-    # and 0.74 at 2; its idle threads do not spin, so a second one costs nothing between clauses.
     default_pace = 0.8
-
-    def _default_threads(self) -> int:
-        return min(2, os.cpu_count() or 1)
 
     def _load(self) -> None:
         from .kokoro_engine import KokoroEngine
@@ -277,12 +278,6 @@ class PhoonnxStreamTTS(_OnnxStreamTTS):
     """
 
     DEFAULT_VOICE = "en_US-joe-medium"
-
-    # Two threads: a first clause of five words in ~120 ms instead of ~170 on 2 cores, while the
-    # LLM steps aside for it (the server's urgent work); beside the LLM's one thread a later
-    # piece takes ~195 ms instead of ~175, still ~10x faster than it plays.
-    def _default_threads(self) -> int:
-        return min(2, os.cpu_count() or 1)
 
     def _load(self) -> None:
         self._engines: dict[str, Any] = {}
