@@ -491,6 +491,19 @@ def test_chunker_waits_for_whitespace_and_caps_first_piece() -> None:
     assert chunker.flush() == ["six seven"]
 
 
+def test_chunker_cuts_the_words_written_so_far_at_a_boundary_when_asked() -> None:
+    chunker = ClauseChunker(first_min_words=1)
+    assert chunker.cut() == []  # the first piece has its own rule
+    assert chunker.feed("Well, the printers of that time who ") == ["Well,"]
+    assert chunker.buffered_words == 6
+    assert chunker.cut() == ["the printers of that time"]  # before "who"
+    assert chunker.feed("worked, with care and") == []
+    assert chunker.cut() == ["who worked,"]  # a clause end among the last three words
+    assert chunker.cut(min_words=3) == []  # "with care" (and "and" is not complete yet)
+    assert chunker.feed(" skill made books. ") == ["with care and skill made books."]
+    assert chunker.flush() == []
+
+
 def test_chunker_cuts_overlong_sentences() -> None:
     long = "Hello. " + ", ".join(["this is a clause of words"] * 20) + "."
     pieces = ClauseChunker(max_chars=120).feed(long + " ")

@@ -26,6 +26,7 @@ LOG = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n+")
 # A clause ends at , ; : or a dash before whitespace.
 _CLAUSE_END = re.compile(r"(?:[,;:]|\s[—–-])(?=\s)")
+_COMPLETE_WORD = re.compile(r"\S+(?=\s)")  # a word followed by a space: the LLM wrote it all
 # Words that end with a period but do not end a sentence.
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no",
@@ -58,7 +59,7 @@ class ClauseChunker:
 
     >>> c = ClauseChunker()
     >>> c.feed("Sure, I can help with that. It will")
-    ['Sure, I can help with that.']
+    ['Sure, I can help', 'with that.']
     >>> c.feed(" take a minute. ") + c.flush()
     ['It will take a minute.']
     """
@@ -105,6 +106,43 @@ class ClauseChunker:
                 self._emitted += 1
                 self._words.append(_words(piece))
         return out
+
+    @property
+    def buffered_words(self) -> int:
+        """Complete words held back, waiting for their piece to end."""
+        return len(_COMPLETE_WORD.findall(self._buf))
+
+    def cut(self, min_words: int = 2) -> list[str]:
+        """The complete words held back, as a piece now, before their sentence ends: the
+        caller's playback is about to run dry (the LLM writes the sentence slower than the
+        pieces before it play). The piece ends at a clause end or before a phrase-starting word
+        among its last three words, else after the last complete word. Nothing before the first
+        piece (it has its own rule) or with fewer than `min_words` complete words.
+
+        >>> c = ClauseChunker(first_min_words=1)
+        >>> c.feed("Well, the printers of that time who ")
+        ['Well,']
+        >>> c.cut()
+        ['the printers of that time']
+        """
+        complete = list(_COMPLETE_WORD.finditer(self._buf))
+        if self._emitted == 0 or len(complete) < min_words:
+            return []
+        cut = complete[-1].end()
+        for count in range(len(complete), max(min_words, len(complete) - 2) - 1, -1):
+            word = complete[count - 1].group()
+            if word[-1] in ",;:":
+                cut = complete[count - 1].end()
+                break
+            if count < len(complete) and word[-1].isalnum():
+                next_word = re.sub(r"[^\w']", "", complete[count].group()).lower()
+                if next_word in _PHRASE_STARTS:
+                    cut = complete[count - 1].end()
+                    break
+        piece, self._buf = self._buf[:cut].strip(), self._buf[cut:]
+        self._emitted += 1
+        self._words.append(_words(piece))
+        return [piece]
 
     def flush(self) -> list[str]:
         """Return whatever is left (the text ended)."""

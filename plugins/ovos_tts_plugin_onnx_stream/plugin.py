@@ -69,7 +69,9 @@ class _OnnxStreamTTS(StreamingTTS):
         self.threads: int = _number(cfg, "threads", _DEFAULT_THREADS, 1, 64, int)
         self.speed: float = _number(cfg, "speed", 1.0, 0.5, 2.0)
         self.first_min_words: int = _number(cfg, "first_min_words", 3, 1, 50, int)
-        self.first_max_words: int = _number(cfg, "first_max_words", 5, 1, 200, int)
+        self.first_max_words: int = _number(
+            cfg, "first_max_words", self.default_first_max_words, 1, 200, int
+        )
         # 0 = off: later pieces are whole sentences (see ClauseChunker's `pace`).
         pace = _number(cfg, "pace", self.default_pace or 0.0, 0.0, 2.0)
         self.pace: float | None = pace or None
@@ -94,6 +96,11 @@ class _OnnxStreamTTS(StreamingTTS):
 
     # --- subclass hooks -------------------------------------------------------------------
     default_pace: float | None = None  # the engine's real-time factor to plan pieces for
+    # The first piece's most words. Piper: 3 (bench/voice_latency.py --conversation, one run,
+    # 20 turns: 5 → 3 words took `speech_stopped` → first audio 700 → 572 ms, with the words
+    # written so far cut off before playback runs dry, voice/speech_out.py, for the pieces
+    # after it). Kokoro: 5 (a slower first piece; 3 was not measured with it).
+    default_first_max_words = 3
 
     def _load(self) -> None:
         raise NotImplementedError
@@ -215,6 +222,7 @@ class KokoroStreamTTS(_OnnxStreamTTS):
     """
 
     default_pace = 0.8
+    default_first_max_words = 5
 
     def _load(self) -> None:
         from .kokoro_engine import KokoroEngine

@@ -104,6 +104,16 @@ class Chunker(Protocol):
 
 
 @runtime_checkable
+class CutsEarly(Protocol):
+    """A chunker that can hand over the words written so far before their piece ends."""
+
+    @property
+    def buffered_words(self) -> int: ...
+
+    def cut(self, min_words: int = 2) -> list[str]: ...
+
+
+@runtime_checkable
 class ClauseTTS(Protocol):
     """Synthesis clause by clause: the first clause's audio before the sentence is complete."""
 

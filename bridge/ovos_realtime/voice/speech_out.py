@@ -3,6 +3,10 @@
 The first clause is synthesized as soon as the chunker releases it, as urgent work (urgent.py:
 the LLM writing on waits until its first audio exists); each clause's transcript goes out with
 its first audio, so the transcript the client sees never runs ahead of the audio it has.
+
+Playback must not run dry while the LLM is still writing a long sentence: when the audio handed
+out so far will have played within the time it takes to synthesize the words written since
+(plus a margin), those words are cut off as a piece of their own (the chunker's `cut`).
 """
 
 import asyncio
@@ -16,6 +20,7 @@ import numpy as np
 
 from ovos_realtime.audio.resample import StreamResampler
 from ovos_realtime.urgent import URGENT
+from ovos_realtime.voice.contracts import CutsEarly
 from ovos_realtime.voice.engines import tts_sample_rate
 from ovos_realtime.voice.synthesis import new_chunker, synthesize
 
@@ -24,6 +29,10 @@ log = logging.getLogger(__name__)
 # (transcript piece or "", int16 samples at the requested rate; possibly empty)
 OnAudio = Callable[[str, np.ndarray], None]
 _DONE = object()
+# Cut the words written so far when the audio out will have played within their synthesis
+# time plus this: the client's buffer, the transport and the clock's jitter.
+DRY_MARGIN_S = 0.2
+_MIN_CUT_WORDS = 2  # a piece of one word mid-sentence sounds worse than a short stall
 
 
 class SpeechOutput:
@@ -43,17 +52,43 @@ class SpeechOutput:
         self.on_audio = on_audio
         self._chunker = new_chunker(tts)
         self._resample = StreamResampler(tts_sample_rate(tts), rate)
+        self._rate = rate
         self._clauses: asyncio.Queue[str | None] = asyncio.Queue()
         self._stop = threading.Event()
         self._first = True
+        self._unsynthesized = 0  # pieces queued or being synthesized
+        self._played_at = 0.0  # loop time at which the audio out so far will have played
+        self._s_per_word = 0.0  # synthesis time per word, as the last pieces took
         self._worker = asyncio.create_task(self._work(), name="speech")
 
     def feed(self, text: str) -> None:
-        for clause in self._chunker.feed(text):
+        clauses = self._chunker.feed(text)
+        self._queue(clauses or self._cut_if_running_dry())
+
+    def _queue(self, clauses: list[str]) -> None:
+        for clause in clauses:
             if self._first:
                 self._first = False
                 log.debug("first clause to the TTS (%d words)", len(clause.split()))
+            self._unsynthesized += 1
             self._clauses.put_nowait(clause)
+
+    def _cut_if_running_dry(self) -> list[str]:
+        """The words written so far as a piece, when waiting for their sentence to end would
+        let the audio out play to its end first."""
+        chunker = self._chunker
+        if not isinstance(chunker, CutsEarly) or self._unsynthesized or not self._played_at:
+            return []
+        words = chunker.buffered_words
+        if words < _MIN_CUT_WORDS:
+            return []
+        left = self._played_at - asyncio.get_running_loop().time()
+        if left > words * self._s_per_word + DRY_MARGIN_S:
+            return []
+        pieces = chunker.cut(_MIN_CUT_WORDS)
+        if pieces:
+            log.debug("playback runs dry in %d ms: cut %d words", left * 1000, words)
+        return pieces
 
     async def finish(self) -> None:
         """Flush the last words and wait until all audio is out."""
@@ -68,17 +103,25 @@ class SpeechOutput:
 
     async def _work(self) -> None:
         try:
+            loop = asyncio.get_running_loop()
             urgent = True  # the answer's first audio
             while (clause := await self._clauses.get()) is not None:
                 piece = clause
+                started = loop.time()
                 async for samples in self._synthesize(clause, urgent):
                     out = self._resample(samples)
                     if out.size:
                         self.on_audio(piece, out)
                         piece = ""
+                        now = loop.time()
+                        self._played_at = max(self._played_at, now) + out.size / self._rate
                 if piece:  # the engine produced no audio for it: keep the transcript whole
                     self.on_audio(piece, np.zeros(0, np.int16))
                 urgent = False
+                took = (loop.time() - started) / max(1, len(clause.split()))
+                self._s_per_word = took if not self._s_per_word else (self._s_per_word + took) / 2
+                self._unsynthesized -= 1
+                self._queue(self._cut_if_running_dry())
             tail = self._resample(np.zeros(0, np.int16), last=True)
             if tail.size:
                 self.on_audio("", tail)
