@@ -409,15 +409,19 @@ async def _fresh_phase(sides: list[Side], turns: int, fresh_runs: int, *_: int) 
 
 
 async def _pair_phase(sides: list[Side], turns: int, fresh_runs: int, pair_turns: int) -> None:
+    """Each side's two sessions answer the same turn at once; the sides take turns, as in the
+    other phases, so that a change in the machine's load hits both alike."""
     clips = _clips()
-    for side in sides:
-        pair = [await side.conversation().open() for _ in range(2)]
-        try:
-            for step in range(pair_turns):
-                clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+    pairs = {side.name: [await side.conversation().open() for _ in range(2)] for side in sides}
+    try:
+        for step in range(pair_turns):
+            clip = clips[CONVERSATION[step % len(CONVERSATION)]]
+            for side in _order(sides, step):
+                pair = pairs[side.name]
                 side.pair.extend(await asyncio.gather(*(talk.turn(clip) for talk in pair)))
                 progress(f"{side.name}: two sessions, turn {step + 1}/{pair_turns}")
-        finally:
+    finally:
+        for pair in pairs.values():
             for talk in pair:
                 await talk.close()
 

@@ -223,6 +223,24 @@ def test_peek_abandons_a_partial_decode_in_flight_instead_of_waiting(stt, corpus
     assert finished == text
 
 
+def test_a_peek_abandoned_while_it_waits_for_the_engine_gives_nothing(stt, corpus):
+    """The speaker went on before the pause's decode got the engine (another stream's decode
+    held it): the peek gives "" (it stops before the encoder), and the next one decodes."""
+    clip = next(c for c in corpus if c["file"] == "vctk_p301_102.wav")
+    stream = stt.new_stream(background=False, on_partial=None)
+    stream.feed(clip["pcm"] + bytes(RATE))
+    got: list[str] = []
+    with stt.engine.lock:  # another stream's pause decode
+        peeking = threading.Thread(target=lambda: got.append(stream.peek()))
+        peeking.start()
+        time.sleep(0.05)
+        stream.abandon_peek()
+    peeking.join(10)
+    assert got == [""] and stream.stats.abandoned_peeks == 1
+    assert word_error_rate([clip["text"]], [stream.peek()]) <= 0.2
+    stream.close()
+
+
 def test_a_pause_with_nothing_committed_skips_word_times_and_keeps_every_word(stt, corpus):
     """A short turn's pause decode (no partial decode has committed anything) takes the text
     path: no word alignment (word times only serve to drop committed words). Its text is the

@@ -60,6 +60,7 @@ class FakeStream:
         self.loud_before = False
         self.words = 0
         self.decodes = 0  # peeks and finishes
+        self.abandoned_peeks = 0
         self.lock = threading.Lock()
 
     def feed(self, pcm16: bytes) -> None:
@@ -89,6 +90,9 @@ class FakeStream:
 
     def finish(self) -> str:
         return self.peek()
+
+    def abandon_peek(self) -> None:
+        self.abandoned_peeks += 1
 
     def close(self) -> None: ...
 
@@ -192,6 +196,20 @@ async def test_speech_that_resumes_in_the_window_is_one_turn_and_one_answer(sess
     completed = next(e for e in rec.events if e["type"].endswith("transcription.completed"))
     assert completed["transcript"] == "alpha beta"
     assert text_of(rec.events) == "Hello! You said: alpha beta"
+
+
+async def test_speech_that_resumes_abandons_the_pauses_decode(session, stt):
+    """A cancelled speculation releases its STT work: the pause's decode, still running when
+    the speaker goes on, is told to stop (its text would be thrown away)."""
+    stt.peek_gate = threading.Event()  # the pause's decode runs until the test lets it end
+    await send(session, speech(0.8), silence(0.3))
+    assert stt.streams[-1].abandoned_peeks == 0
+    await send(session, speech(0.8))
+    assert stt.streams[-1].abandoned_peeks == 1
+    stt.peek_gate.set()
+    await send(session, silence(1.0))
+    await session.recorder.until("response.done")
+    assert text_of(session.recorder.events) == "Hello! You said: alpha beta"
 
 
 async def test_a_turn_ended_within_one_chunk_is_decoded_once(session, stt):

@@ -221,6 +221,8 @@ def decode(
     asks that well before the end of the audio (after a few seconds of quiet before the turn,
     "... consist principally of types" stopped there, without "composed to form letterpress").
     Quiet before the speech is skipped (lead.quiet_lead_s); times stay in `audio`'s own."""
+    if abandoned is not None and abandoned():  # unwanted while it waited for the engine
+        raise Abandoned
     skip = quiet_lead_s(audio)  # the quiet before the speech mistimes it (lead.py)
     if skip:
         LOG.debug("skipped %.2f s of quiet before the speech", skip)

@@ -40,6 +40,7 @@ class StreamStats:
     partial_decodes: int = 0
     skipped_slots: int = 0  # decode slots missed because a decode was still running
     abandoned_partials: int = 0  # partial decodes dropped because a peek/finish began
+    abandoned_peeks: int = 0  # peeks stopped because the speaker went on (abandon_peek)
     partial_decode_s: float = 0.0
     final_decode_s: float = 0.0
     peek_wait_s: float = 0.0  # the last peek/finish: from asked to its decode starting
@@ -127,6 +128,8 @@ class StreamingTranscriber:
         self._state = threading.Lock()
         # Bumped by each peek/finish: a partial decode started before it is abandoned.
         self._generation = 0
+        # Bumped by abandon_peek(): a peek started before it stops at its next engine call.
+        self._peek_generation = 0
         self._evidence: SpeechEvidence | None = None
         self._in_flight = False  # a partial decode is running
         self._stopping = False
@@ -181,7 +184,19 @@ class StreamingTranscriber:
         an executor."""
         if self._final is not None:
             return self._final
-        return self._decode_final("peek")
+        generation = self._peek_generation
+        try:
+            return self._decode_final("peek", abandoned=lambda: self._peek_generation != generation)
+        except Abandoned:
+            self.stats.abandoned_peeks += 1
+            LOG.debug("peek abandoned: the speaker went on")
+            return ""
+
+    def abandon_peek(self) -> None:
+        """The speaker went on after the pause: a peek under way is not wanted any more and
+        stops at its next engine call (after the encoder, most often before the decoder
+        generates), so the engine is free for the next pause, the partials, another stream."""
+        self._peek_generation += 1
 
     def finish(self) -> str:
         """Stop, decode what is not committed yet, return the final text. Idempotent.
@@ -344,7 +359,7 @@ class StreamingTranscriber:
         self.stats.peek_wait_s = time.perf_counter() - asked
         return snap
 
-    def _decode_final(self, kind: str) -> str:
+    def _decode_final(self, kind: str, abandoned: Callable[[], bool] | None = None) -> str:
         """The text if the stream ended now, read from the state without changing it."""
         snap = self._snapshot()
         started = time.perf_counter()
@@ -383,6 +398,7 @@ class StreamingTranscriber:
                 # and ended ("...to form" lost "letterpress"): 3.3 % WER vs 2.4 % without, on
                 # 31 corpus clips streamed inline (whole-window re-decode: 2.6 %).
                 timestamps=words or (not prefix and self.config.final_timestamps),
+                abandoned=abandoned,
             )
             if decoded.temperature > 0:
                 self.stats.final_fallbacks += 1

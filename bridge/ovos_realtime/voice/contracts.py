@@ -31,6 +31,13 @@ class PeekableSTTStream(STTStream, Protocol):
         ...
 
 
+@runtime_checkable
+class AbandonsPeek(Protocol):
+    def abandon_peek(self) -> None:
+        """The speaker went on: a peek under way may stop early (its text is not used)."""
+        ...
+
+
 class SpeechEvidence(Protocol):
     """The STT's own judgement of a peek/finish's audio (faster-whisper's segment scores)."""
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ovos_realtime.voice.contracts import (
+    AbandonsPeek,
     DetailedSTT,
     JudgesSpeech,
     PeekableSTTStream,
@@ -66,6 +67,11 @@ class Transcription:
         if isinstance(self._stream, PeekableSTTStream):
             return (self._stream.peek() or "").strip()
         return self._batch()
+
+    def abandon_peek(self) -> None:
+        """The speaker went on: the STT may stop a peek under way (its text is not used)."""
+        if isinstance(self._stream, AbandonsPeek):
+            self._stream.abandon_peek()
 
     @property
     def speech_evidence(self) -> SpeechEvidence | None:
