@@ -12,7 +12,8 @@ and with final_decode "prefix" the committed words still in the window are force
 decoder's prefix, so the decoder only generates the uncommitted tail (the encoder, cheap, still
 hears the window). It never waits for a partial decode in flight: that one is abandoned (its
 result ignored, stopped at its next engine call) and the pause's decode starts at once on the
-engine's other lane. It reads the stream's state without changing it, so feeding may go on.
+engine's other lane. It reads the stream's state without changing it, so feeding may go on; a
+peek the speaker talks over is abandoned (`abandon_peek`) and stops at its next engine call.
 """
 
 from __future__ import annotations
