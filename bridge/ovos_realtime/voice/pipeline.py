@@ -382,7 +382,8 @@ class VoicePipeline:
         if self._peek is None:
             return
         self._peek = None
-        self._transcriber().abandon_peek()  # its decode would only hold the engine up
+        if self._stt is not None:  # (the peek's stream; never make one just to tell it)
+            self._stt.abandon_peek()  # its decode would only hold the engine up
         if self.turns is not None:
             self.turns.awaiting_transcript = False
         held, self._held = self._held or [], None

@@ -51,6 +51,8 @@ class SpeechOutput:
         self.speed = speed
         self.on_audio = on_audio
         self._chunker = new_chunker(tts)
+        # (checked once: a runtime Protocol check is too slow for every LLM token)
+        self._cutter = self._chunker if isinstance(self._chunker, CutsEarly) else None
         self._resample = StreamResampler(tts_sample_rate(tts), rate)
         self._rate = rate
         self._clauses: asyncio.Queue[str | None] = asyncio.Queue()
@@ -76,8 +78,8 @@ class SpeechOutput:
     def _cut_if_running_dry(self) -> list[str]:
         """The words written so far as a piece, when waiting for their sentence to end would
         let the audio out play to its end first."""
-        chunker = self._chunker
-        if not isinstance(chunker, CutsEarly) or self._unsynthesized or not self._played_at:
+        chunker = self._cutter
+        if chunker is None or self._unsynthesized or not self._played_at:
             return []
         words = chunker.buffered_words
         if words < _MIN_CUT_WORDS:
