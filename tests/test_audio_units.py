@@ -92,11 +92,14 @@ def test_server_vad_start_pause_stop():
     assert kinds[2][0] == "stopped" and 640 + 1600 + 500 <= kinds[2][1] <= 640 + 1600 + 532
 
 
-def test_short_blips_do_not_start_a_turn_and_word_gaps_do_not_pause():
+def test_short_blips_do_not_start_a_turn_and_one_quiet_frame_opens_a_pause():
+    """The voice loop speculates from the first quiet frame (turns._PAUSE_MS); speech that
+    comes back resumes the turn, which goes on."""
     turns = server_vad()
     assert turns.feed(frames((0.9, 32), (0.0, 500))) == []
-    events = turns.feed(frames((0.9, 500), (0.0, 64), (0.9, 500)))  # gaps under _PAUSE_MS
-    assert [e.kind for e in events] == ["started"]
+    events = turns.feed(frames((0.9, 500), (0.0, 32), (0.9, 500)))
+    assert [e.kind for e in events] == ["started", "paused", "resumed"]
+    assert events[2].audio_ms - events[1].audio_ms == 32
 
 
 def test_speech_inside_the_window_resumes_the_turn():

@@ -22,6 +22,7 @@ from ovos_stt_plugin_whisper_streaming import (
     WhisperStreamingSTTConfig,
     list_models,
     resolve_model,
+    short_window,
 )
 from ovos_stt_plugin_whisper_streaming.audio import resample
 from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
@@ -230,7 +231,7 @@ def test_a_peek_abandoned_while_it_waits_for_the_engine_gives_nothing(stt, corpu
     stream = stt.new_stream(background=False, on_partial=None)
     stream.feed(clip["pcm"] + bytes(RATE))
     got: list[str] = []
-    with stt.engine.lock:  # another stream's pause decode
+    with stt.engine.lane(partial=False), stt.engine.lane(partial=True):  # two other decodes
         peeking = threading.Thread(target=lambda: got.append(stream.peek()))
         peeking.start()
         time.sleep(0.05)
@@ -239,6 +240,50 @@ def test_a_peek_abandoned_while_it_waits_for_the_engine_gives_nothing(stt, corpu
     assert got == [""] and stream.stats.abandoned_peeks == 1
     assert word_error_rate([clip["text"]], [stream.peek()]) <= 0.2
     stream.close()
+
+
+def test_a_pause_decodes_on_the_partial_lane_when_another_pause_holds_the_final_lane(stt, corpus):
+    """Two sessions' pauses at once: the second decodes beside the first, on the partial lane
+    (one thread), instead of queueing behind it; with both lanes busy it waits for either."""
+    clip = next(c for c in corpus if c["file"] == "vctk_p301_102.wav")
+    stream = stt.new_stream(background=False, on_partial=None)
+    stream.feed(clip["pcm"] + bytes(RATE))
+    got: list[str] = []
+    with stt.engine.lane(partial=False):  # another session's pause decode
+        beside = threading.Thread(target=lambda: got.append(stream.peek()), daemon=True)
+        beside.start()
+        beside.join(10)
+        assert got, "the pause's decode queued behind the other one"
+    assert word_error_rate([clip["text"]], got) <= 0.2
+    got.clear()
+    with stt.engine.lane(partial=False):
+        with stt.engine.lane(partial=True):  # and a partial decode
+            peeking = threading.Thread(target=lambda: got.append(stream.peek()))
+            peeking.start()
+            time.sleep(0.3)
+            assert not got  # waits for a lane
+        peeking.join(10)
+    assert word_error_rate([clip["text"]], got) <= 0.2
+    stream.close()
+
+
+def test_features_are_the_extractors_on_the_padded_audio(stt, corpus):
+    """The log-mel of a short turn is computed for its audio only and the silence after it
+    filled in: the same values as faster-whisper's extractor on the whole padded window."""
+    model = stt.engine.model
+    for clip in corpus[:6]:
+        audio = np.frombuffer(clip["pcm"], np.int16).astype(np.float32) / 32768
+        for head, padded_s in ((audio, 15.0), (audio[:401], 15.0), (audio[:12345], 30.0)):
+            padded = np.zeros(int(padded_s * RATE), np.float32)
+            padded[: head.size] = head
+            want = model.feature_extractor(padded)
+            got = short_window.features(model, head, padded_s)
+            assert got.shape == want.shape
+            assert np.abs(got - want).max() < 1e-5, clip["file"]
+    silence = np.zeros(777, np.float32)
+    assert np.array_equal(
+        short_window.features(model, silence, 15.0), model.feature_extractor(np.zeros(15 * RATE))
+    )
 
 
 def test_a_pause_with_nothing_committed_skips_word_times_and_keeps_every_word(stt, corpus):

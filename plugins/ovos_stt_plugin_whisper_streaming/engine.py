@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -68,7 +69,9 @@ class WhisperEngine:
     """Wraps WhisperModel with an explicit CPU budget. Two lanes, each one decode at a time:
     `partial` for the streams' frequent re-decodes, `final` for peeks, finals and batch calls.
     So a pause's decode never queues behind a partial one (CTranslate2 runs one call per
-    worker: the model has two), and at most two decodes share the cores.
+    worker: the model has two), and at most two decodes share the cores. A final decode that
+    finds the final lane busy (another session's pause) and the partial lane free takes the
+    partial lane rather than queue: two sessions' pauses decode side by side.
 
     final_cpu_threads (when it differs from cpu_threads): the final lane gets its own model
     replica with that many threads (a second copy of the weights), the partial lane keeps
@@ -112,6 +115,7 @@ class WhisperEngine:
         self.multilingual = bool(self.model.model.is_multilingual)
         self.lock = threading.Lock()  # the final lane
         self.partial_lock = threading.Lock()
+        self._lane_freed = threading.Condition()  # a final waits for either lane on it
 
     def supports(self, language: str) -> bool:
         return self.multilingual or language == "en"
@@ -146,8 +150,7 @@ class WhisperEngine:
         Abandoned (short window only)."""
         temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         language = language if self.multilingual else "en"
-        model = self.model if partial else self.final_model
-        with self.partial_lock if partial else self.lock:
+        with self.lane(partial) as model:
             if encoder_window_s < short_window.MAX_S and short_window.fits(audio):
                 found = short_window.decode(
                     model,
@@ -205,6 +208,32 @@ class WhisperEngine:
             max((s.no_speech_prob for s in found), default=None),
             min((s.avg_logprob for s in found), default=None),
         )
+
+    @contextmanager
+    def lane(self, partial: bool) -> Iterator[WhisperModel]:
+        """Hold a lane for one decode; the model to decode with. A final takes the final lane,
+        else the partial lane when that one is free, else waits for either."""
+        if partial:
+            self.partial_lock.acquire()
+            lock, model = self.partial_lock, self.model
+        else:
+            lock, model = self._final_lane()
+        try:
+            yield model
+        finally:
+            lock.release()
+            with self._lane_freed:
+                self._lane_freed.notify_all()
+
+    def _final_lane(self) -> tuple[threading.Lock, WhisperModel]:
+        with self._lane_freed:
+            while True:
+                if self.lock.acquire(blocking=False):
+                    return self.lock, self.final_model
+                if self.partial_lock.acquire(blocking=False):
+                    LOG.debug("final lane busy: decoding on the partial lane")
+                    return self.partial_lock, self.model
+                self._lane_freed.wait()
 
 
 @lru_cache(maxsize=4)
