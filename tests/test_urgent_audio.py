@@ -31,6 +31,19 @@ def test_waiting_never_lasts_past_its_cap():
     urgent.end()
 
 
+def test_urgent_work_is_counted_per_conversation():
+    urgent = UrgentWork()
+    urgent.begin("a")
+    urgent.begin("a")
+    urgent.begin()
+    assert urgent.running_for("a") and not urgent.running_for("b")
+    urgent.end("a")
+    urgent.end("a")
+    assert not urgent.running_for("a") and urgent.running
+    urgent.end()
+    assert not urgent.running and not urgent._owners  # nothing kept per finished conversation
+
+
 def test_work_done_urgently_is_urgent_until_it_ends_even_when_it_fails():
     assert urgently(lambda: URGENT.running) is True
 

@@ -10,11 +10,14 @@ prompt of a turn still being spoken) waits between its batches, so that a pause'
 both cores.
 
 One gauge per process, like the CPU it shares out (`URGENT`): urgent work runs `urgently()` or
-between `begin()` and `end()`; the LLM's threads call `wait()`.
+between `begin()` and `end()`; the LLM's threads call `wait()`. An answer steps aside only once
+its own first clause has gone to the TTS (urgent work begun for its conversation, `owner`):
+before that, its words are what its own user waits on, as urgent as another session's pause.
 """
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -29,19 +32,30 @@ MAX_WAIT_S = 0.3
 class UrgentWork:
     def __init__(self) -> None:
         self._running = 0
+        self._owners: Counter[str] = Counter()  # urgent work running, per conversation
         self._done = threading.Condition()
 
     @property
     def running(self) -> bool:
         return self._running > 0
 
-    def begin(self) -> None:
+    def running_for(self, owner: str) -> bool:
+        """Urgent work of this conversation runs now."""
+        return self._owners[owner] > 0
+
+    def begin(self, owner: str | None = None) -> None:
         with self._done:
             self._running += 1
+            if owner is not None:
+                self._owners[owner] += 1
 
-    def end(self) -> None:
+    def end(self, owner: str | None = None) -> None:
         with self._done:
             self._running = max(0, self._running - 1)
+            if owner is not None:
+                self._owners[owner] -= 1
+                if self._owners[owner] <= 0:
+                    del self._owners[owner]
             if not self._running:
                 self._done.notify_all()
 

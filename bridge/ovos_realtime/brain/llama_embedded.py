@@ -361,6 +361,7 @@ class EmbeddedLlamaBackend:
         reason = "stop"
         began = time.perf_counter()
         waited = 0.0
+        stepping_aside = False
         for text, finish in self._completion(
             slot,
             prompt,
@@ -396,8 +397,11 @@ class EmbeddedLlamaBackend:
                 push(TextDelta(text))
             if finish == "length":
                 reason = "length"
-            # The first clause may be going to the TTS now: its audio first (urgent.py).
-            if waited < MAX_WAIT_S:
+            # The first clause may be going to the TTS now: its audio first, then another
+            # session's urgent work; not before this answer's own first clause (urgent.py).
+            owner = request.conversation
+            stepping_aside = stepping_aside or owner is None or URGENT.running_for(owner)
+            if stepping_aside and waited < MAX_WAIT_S:
                 waited += URGENT.wait(MAX_WAIT_S - waited)
         if waited:
             log.debug("[slot %d] waited %.0f ms for urgent work", slot.index, waited * 1000)

@@ -113,7 +113,9 @@ class AssistantSession:
         voice = self.voice.resolve_voice(speak.voice)
         return spoken(
             events,
-            lambda on_audio: self.voice.speech_output(voice, speak.speed, speak.rate, on_audio),
+            lambda on_audio: self.voice.speech_output(
+                voice, speak.speed, speak.rate, on_audio, owner=self.id
+            ),
         )
 
     async def reply(

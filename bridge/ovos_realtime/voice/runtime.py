@@ -71,10 +71,17 @@ class VoiceRuntime:
         return voice if voice in known else None
 
     def speech_output(
-        self, voice: str | None, speed: float | None, rate: int, on_audio: OnAudio
+        self,
+        voice: str | None,
+        speed: float | None,
+        rate: int,
+        on_audio: OnAudio,
+        owner: str | None = None,
     ) -> SpeechOutput:
-        """Spoken output in `voice` (already resolved) at `rate` Hz."""
-        return SpeechOutput(self.engines.tts, self.tts_executor, voice, speed, rate, on_audio)
+        """Spoken output in `voice` (already resolved) at `rate` Hz, of `owner`'s answer."""
+        return SpeechOutput(
+            self.engines.tts, self.tts_executor, voice, speed, rate, on_audio, owner
+        )
 
     def shutdown(self) -> None:
         self.stt_executor.shutdown(wait=False, cancel_futures=True)

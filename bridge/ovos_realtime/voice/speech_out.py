@@ -44,7 +44,11 @@ class SpeechOutput:
         speed: float | None,
         rate: int,
         on_audio: OnAudio,
+        owner: str | None = None,
     ) -> None:
+        """`owner`: the conversation whose answer this speaks (its LLM steps aside for other
+        sessions' urgent work only once this first clause is urgent, urgent.py)."""
+        self.owner = owner
         self.tts = tts
         self.executor = executor
         self.voice = None if voice in (None, "", "default") else voice
@@ -143,11 +147,11 @@ class SpeechOutput:
                 if stop.is_set():  # cancelled while queued behind other work: never start it
                     return
                 if urgent:
-                    URGENT.begin()
+                    URGENT.begin(self.owner)
                     pressing = True
                 for chunk in synthesize(self.tts, text, self.voice, self.speed):
                     if pressing:
-                        URGENT.end()
+                        URGENT.end(self.owner)
                         pressing = False
                     if stop.is_set():
                         return
@@ -157,7 +161,7 @@ class SpeechOutput:
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
                 if pressing:
-                    URGENT.end()
+                    URGENT.end(self.owner)
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
