@@ -242,6 +242,30 @@ def test_a_peek_abandoned_while_it_waits_for_the_engine_gives_nothing(stt, corpu
     stream.close()
 
 
+def test_a_peek_the_speaker_talks_over_after_its_decode_gives_its_words_as_a_hypothesis(
+    stt, corpus, monkeypatch
+):
+    """The speaker went on while the pause's decode finished: the peek gives "" (the voice
+    loop goes on listening), and its words go out as the latest hypothesis, for reading ahead
+    (in a turn with hesitations every pause abandons the partial decode in flight)."""
+    clip = next(c for c in corpus if c["file"] == "vctk_p301_102.wav")
+    hypotheses: list[str] = []
+    stream = stt.new_stream(background=False, on_partial=None, on_hypothesis=hypotheses.append)
+    stream.feed(clip["pcm"] + bytes(RATE))
+    hypotheses.clear()  # the partial decode's
+    decode = stt.engine.decode
+
+    def resumed_meanwhile(*args, **kwargs):
+        decoded = decode(*args, **kwargs)
+        stream.abandon_peek()  # the speaker went on as the decode ended
+        return decoded
+
+    monkeypatch.setattr(stt.engine, "decode", resumed_meanwhile)
+    assert stream.peek() == "" and stream.stats.abandoned_peeks == 1
+    assert len(hypotheses) == 1 and word_error_rate([clip["text"]], hypotheses) <= 0.2
+    stream.close()
+
+
 def test_a_pause_decodes_on_the_partial_lane_when_another_pause_holds_the_final_lane(stt, corpus):
     """Two sessions' pauses at once: the second decodes beside the first, on the partial lane
     (one thread), instead of queueing behind it; with both lanes busy it waits for either."""

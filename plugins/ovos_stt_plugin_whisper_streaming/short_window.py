@@ -282,7 +282,9 @@ def decode(
     )
     if result.no_speech_prob > no_speech_threshold and avg_logprob < options.log_prob_threshold:
         return found  # faster-whisper's "no speech" rule
-    if abandoned is not None and abandoned():
+    # Word alignment is worth skipping; the text alone costs nothing more now, and the caller
+    # may still want it (a resumed pause's text is the best guess of the words so far).
+    if abandoned is not None and word_timestamps and abandoned():
         raise Abandoned
     tokens = list(result.sequences_ids[0])
     if prefix or not timestamps:

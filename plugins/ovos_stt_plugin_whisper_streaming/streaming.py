@@ -186,12 +186,24 @@ class StreamingTranscriber:
         if self._final is not None:
             return self._final
         generation = self._peek_generation
+
+        def abandoned() -> bool:
+            return self._peek_generation != generation
+
         try:
-            return self._decode_final("peek", abandoned=lambda: self._peek_generation != generation)
+            text = self._decode_final("peek", abandoned=abandoned)
         except Abandoned:
-            self.stats.abandoned_peeks += 1
-            LOG.debug("peek abandoned: the speaker went on")
-            return ""
+            text = None
+        if not abandoned():
+            return text or ""
+        self.stats.abandoned_peeks += 1
+        LOG.debug("peek abandoned: the speaker went on")
+        if text:
+            # Decoded before the speaker went on: the words so far, for reading ahead (the
+            # partial decode it abandoned would have given them; in a turn with hesitations the
+            # pauses abandon every partial decode, and the reader had nothing new for seconds).
+            self._emit(self.on_hypothesis, text)
+        return ""
 
     def abandon_peek(self) -> None:
         """The speaker went on after the pause: a peek under way is not wanted any more and
