@@ -204,28 +204,35 @@ async def test_a_conversation_that_ended_leaves_its_slot_to_the_next(brain):
     assert answer.input_tokens - answer.cached_tokens <= 12, answer
 
 
-@pytest.mark.slow
-async def test_the_answer_waits_while_its_first_clause_is_synthesized(brain):
-    """Urgent work (urgent.py: a first clause's synthesis) holds the LLM at its next token (on
-    2 cores the two shared the CPU and the first audio came later), for MAX_WAIT_S in all."""
+async def token_gaps_with_first_clause_urgent(brain, story: str) -> list[float]:
+    """The seconds between an answer's text deltas, its first clause (the first 3 deltas)
+    going to a TTS that never finishes it (urgent work of its conversation, urgent.py)."""
     loop = asyncio.get_running_loop()
     request = BrainRequest(
-        chat_messages(SYSTEM, [user("Tell me a long story about a dragon.")]),
+        chat_messages(SYSTEM, [user(f"Tell me a long story about a {story}.")]),
         max_output_tokens=16,
-        conversation="dragon",
+        conversation=story,
     )
     stamps: list[float] = []
     try:
         async for event in brain.stream(request):
             if isinstance(event, TextDelta):
                 stamps.append(loop.time())
-                if len(stamps) == 3:  # a first clause goes to a TTS that never finishes it
-                    URGENT.begin("dragon")
+                if len(stamps) == 3:
+                    URGENT.begin(story)
     finally:
-        URGENT.end("dragon")
-    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
+        URGENT.end(story)
+    assert len(stamps) >= 6, stamps
+    return [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
+
+
+@pytest.mark.slow
+async def test_the_answer_waits_while_its_first_clause_is_synthesized(brain):
+    """Urgent work (urgent.py: a first clause's synthesis) holds the LLM at its next token (on
+    2 cores the two shared the CPU and the first audio came later), for MAX_WAIT_S in all."""
+    gaps = await token_gaps_with_first_clause_urgent(brain, "dragon")
     held = [gap for gap in gaps if gap > 0.2]
-    assert len(stamps) >= 6 and len(held) == 1, gaps  # held once, then no more
+    assert len(held) == 1, gaps  # held once, then no more
     assert MAX_WAIT_S - 0.05 <= held[0] <= MAX_WAIT_S + 0.25, gaps
 
 
@@ -234,28 +241,15 @@ async def test_an_answer_steps_aside_for_another_session_only_after_its_first_cl
     """Two sessions at once: another session's urgent work (its pause's decode) does not hold
     an answer that is still writing its first clause (its own user waits on those words); once
     that clause goes to the TTS, the answer steps aside for both, MAX_WAIT_S in all."""
-    loop = asyncio.get_running_loop()
-    request = BrainRequest(
-        chat_messages(SYSTEM, [user("Tell me a long story about a knight.")]),
-        max_output_tokens=16,
-        conversation="knight",
-    )
-    stamps: list[float] = []
     URGENT.begin("other session")  # all along
     try:
-        async for event in brain.stream(request):
-            if isinstance(event, TextDelta):
-                stamps.append(loop.time())
-                if len(stamps) == 3:  # its first clause goes to a TTS that never finishes it
-                    URGENT.begin("knight")
+        gaps = await token_gaps_with_first_clause_urgent(brain, "knight")
     finally:
-        URGENT.end("knight")
         URGENT.end("other session")
-    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
     held = [i for i, gap in enumerate(gaps) if gap > 0.2]
     # Not before its first clause; once after it (at the next token or the one after: the
     # LLM's thread writes on while the clause goes to the TTS).
-    assert len(stamps) >= 6 and len(held) == 1 and held[0] in (2, 3), gaps
+    assert len(held) == 1 and held[0] in (2, 3), gaps
     assert MAX_WAIT_S - 0.05 <= gaps[held[0]] <= MAX_WAIT_S + 0.25, gaps
 
 
