@@ -500,7 +500,7 @@ def _stream_at_once(stt, clips: list[dict], speed: float = 0.0) -> dict[str, tup
 
 
 def test_callbacks_can_be_used_from_threads(stt, corpus, batch_hyps):
-    # Two sessions at once share one model; decodes serialize on the engine lock. Quality is
+    # Two sessions at once share one model and its two lanes (one decode each). Quality is
     # checked on a corpus (test_two_streams_at_once_transcribe_as_well_as_one); here each stream
     # must say what a batch decode of its clip says. (tiny.en itself mishears vctk_p376_193,
     # "the more in approach we will...", in batch too: an absolute bound on two clips is luck.)

@@ -361,7 +361,8 @@ class EmbeddedLlamaBackend:
         reason = "stop"
         began = time.perf_counter()
         waited = 0.0
-        stepping_aside = False
+        owner = request.conversation
+        stepping_aside = owner is None  # a conversation's answer: once its first clause is out
         for text, finish in self._completion(
             slot,
             prompt,
@@ -399,8 +400,7 @@ class EmbeddedLlamaBackend:
                 reason = "length"
             # The first clause may be going to the TTS now: its audio first, then another
             # session's urgent work; not before this answer's own first clause (urgent.py).
-            owner = request.conversation
-            stepping_aside = stepping_aside or owner is None or URGENT.running_for(owner)
+            stepping_aside = stepping_aside or URGENT.running_for(owner)
             if stepping_aside and waited < MAX_WAIT_S:
                 waited += URGENT.wait(MAX_WAIT_S - waited)
         if waited:
