@@ -113,8 +113,10 @@ class WhisperEngine:
                 local_files_only=True,
             )
         self.multilingual = bool(self.model.model.is_multilingual)
-        self.lock = threading.Lock()  # the final lane
-        self.partial_lock = threading.Lock()
+        # Held only through lane(): a lock taken elsewhere would be released without waking a
+        # final that waits for either lane.
+        self._final_lock = threading.Lock()
+        self._partial_lock = threading.Lock()
         self._lane_freed = threading.Condition()  # a final waits for either lane on it
 
     def supports(self, language: str) -> bool:
@@ -214,8 +216,8 @@ class WhisperEngine:
         """Hold a lane for one decode; the model to decode with. A final takes the final lane,
         else the partial lane when that one is free, else waits for either."""
         if partial:
-            self.partial_lock.acquire()
-            lock, model = self.partial_lock, self.model
+            self._partial_lock.acquire()
+            lock, model = self._partial_lock, self.model
         else:
             lock, model = self._final_lane()
         try:
@@ -228,11 +230,11 @@ class WhisperEngine:
     def _final_lane(self) -> tuple[threading.Lock, WhisperModel]:
         with self._lane_freed:
             while True:
-                if self.lock.acquire(blocking=False):
-                    return self.lock, self.final_model
-                if self.partial_lock.acquire(blocking=False):
+                if self._final_lock.acquire(blocking=False):
+                    return self._final_lock, self.final_model
+                if self._partial_lock.acquire(blocking=False):
                     LOG.debug("final lane busy: decoding on the partial lane")
-                    return self.partial_lock, self.model
+                    return self._partial_lock, self.model
                 self._lane_freed.wait()
 
 
