@@ -6,7 +6,7 @@ import logging
 import sys
 
 from ovos_realtime.config import ConfigError, Settings, load_settings
-from ovos_realtime.threads import favour_the_event_loop, share_cores_between_runtimes
+from ovos_realtime.threads import favour_the_event_loop
 from ovos_realtime.version import __version__
 
 log = logging.getLogger("ovos_realtime")
@@ -107,7 +107,6 @@ def run_wyoming(settings: Settings) -> None:
 
     check_wyoming_bind(settings)
     favour_the_event_loop()  # before any worker thread starts: see ovos_realtime/threads.py
-    share_cores_between_runtimes()  # before the STT and the LLM load
 
     async def main() -> None:
         assistant = build_assistant(settings)
@@ -150,7 +149,6 @@ def serve(settings: Settings) -> None:
     if settings.wyoming.enabled:
         check_wyoming_bind(settings)
     favour_the_event_loop()  # before any worker thread starts: see ovos_realtime/threads.py
-    share_cores_between_runtimes()  # before the STT and the LLM load
 
     import uvicorn
 

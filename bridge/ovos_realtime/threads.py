@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL_S = 0.001
 WORKER_NICE = 10
-# Spins of a waiting OpenMP thread before it sleeps (libgomp's default: 300,000).
-OPENMP_SPIN_COUNT = "1000"
 
 
 def favour_the_event_loop() -> None:
@@ -38,25 +36,6 @@ def favour_the_event_loop() -> None:
     the command that serves calls it once, at start (cli.py); library objects leave it alone."""
     if sys.getswitchinterval() > SWITCH_INTERVAL_S:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-
-
-def share_cores_between_runtimes() -> None:
-    """Let waiting OpenMP threads sleep soon. A process-wide setting, made by the command that
-    serves before the STT and the LLM load (libgomp reads it once, when it loads); a
-    GOMP_SPINCOUNT or OMP_WAIT_POLICY of the user's wins.
-
-    Why: CTranslate2 (the STT) and llama.cpp (the LLM) each run their threads on OpenMP, whose
-    waiting threads spin up to 300,000 times at every barrier before they sleep. When both run
-    at once on 2 cores (two sessions, or a partial decode beside the LLM's reading ahead), each
-    runtime's spinning threads take the cores the other's working threads need. Measured on the
-    2-core machine, Whisper tiny.en decoding (beam 2) beside Qwen writing tokens, default →
-    1,000 spins: with the STT on 2 threads the LLM went 1.7–2.9 → 10–12.5 tokens/s (the STT
-    unchanged, ~350 ms); with the STT on 1 thread, STT 441–452 → 354–366 ms and the LLM 9.6 →
-    11.4–12.4 tokens/s. Each alone was as fast as before (Qwen 21–26 tokens/s either way, within
-    the noise); spinning 0 times (OMP_WAIT_POLICY=PASSIVE) made Qwen alone 2.7 times slower.
-    """
-    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
 
 
 def lower_priority() -> None:
