@@ -214,6 +214,7 @@ def _shifted(segment: dict, offset: float) -> dict:
 
 def decode(
     model: WhisperModel,
+    decoder: WhisperModel,
     audio: np.ndarray,
     language: str | None,
     prompt: str | None,
@@ -228,7 +229,8 @@ def decode(
     timestamps: bool = True,
 ) -> Result:
     """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
-    (`fits(audio)` must hold). The caller holds the model's lock.
+    (`fits(audio)` must hold). The caller holds the model's lock. `model` encodes the audio,
+    `decoder` (the same model, or one with fewer threads) writes the tokens and aligns words.
 
     prefix: text the decoder is forced to start with (a stream's committed words in the
     window); the result holds only what follows it, so the decoder works on the tail alone.
@@ -273,7 +275,7 @@ def decode(
     prompt_tokens = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
     if not timestamps:
         options = dataclasses.replace(options, without_timestamps=True)
-    result, avg_logprob, temperature, _ = model.generate_with_fallback(
+    result, avg_logprob, temperature, _ = decoder.generate_with_fallback(
         encoder_output, prompt_tokens, tokenizer, options
     )
     language = language or "en"
@@ -306,7 +308,7 @@ def decode(
         return _in_clip(found, skip)
 
     found.segments, said = _timed(
-        model, tokens, tokenizer, encoder_output, frames, options, audio_s, complete
+        decoder, tokens, tokenizer, encoder_output, frames, options, audio_s, complete
     )
     offset = 0.0
     for _ in range(_MAX_PASSES - 1):
@@ -322,7 +324,7 @@ def decode(
             raise Abandoned
         # What was said so far is the prompt, as faster-whisper's condition_on_previous_text.
         prompt_tokens = model.get_prompt(tokenizer, previous + said, False)
-        result, avg_logprob, temperature, _ = model.generate_with_fallback(
+        result, avg_logprob, temperature, _ = decoder.generate_with_fallback(
             encoder_output, prompt_tokens, tokenizer, options
         )
         no_speech = result.no_speech_prob > no_speech_threshold
@@ -330,7 +332,7 @@ def decode(
             break
         tokens = list(result.sequences_ids[0])
         more, more_said = _timed(
-            model,
+            decoder,
             tokens,
             tokenizer,
             encoder_output,
