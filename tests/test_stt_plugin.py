@@ -355,6 +355,34 @@ def test_final_lane_threads_get_a_model_replica_of_their_own(stt, corpus, batch_
     assert normalize(text) == normalize(batch_hyps[clip["file"]])
 
 
+def test_a_final_decode_encodes_on_its_replica_and_writes_tokens_on_one_thread(
+    stt, corpus, batch_hyps, monkeypatch
+):
+    """The final lane's replica runs the encoder on its two threads; the decoder's token steps
+    run on the shared one-thread model (faster: engine._decoder_for). A partial decode does
+    both on the shared model."""
+    if stt.engine.final_model is stt.engine.model:
+        pytest.skip("one core: one model for both lanes")
+    calls: list[tuple[str, str]] = []
+    for lane, model in (("final", stt.engine.final_model), ("shared", stt.engine.model)):
+        for method in ("encode", "generate_with_fallback"):
+            real = getattr(model, method)
+
+            def spy(*args, _real=real, _call=(lane, method), **kwargs):
+                calls.append(_call)
+                return _real(*args, **kwargs)
+
+            monkeypatch.setattr(model, method, spy)
+    clip = next(c for c in corpus if c["file"] == "cmuarctic_aew_arctic_a0003.wav")
+    text = stt.transcribe_detailed(clip["pcm"], RATE)["text"]
+    assert normalize(text) == normalize(batch_hyps[clip["file"]])
+    assert calls == [("final", "encode"), ("shared", "generate_with_fallback")]
+    calls.clear()
+    audio = np.frombuffer(clip["pcm"], np.int16).astype(np.float32) / 32768
+    stt.engine.decode(audio, "en", beam_size=1, encoder_window_s=15.0, partial=True)
+    assert calls == [("shared", "encode"), ("shared", "generate_with_fallback")]
+
+
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
     """Streamed inline, vctk_p376_193's pause decode wrote the whole sentence again after the
     rest of it (corpus WER 5.3 % → 11.8 % on 10 clips)."""

@@ -27,7 +27,9 @@ class WhisperSTTConfig:
     # 1 thread ~250 ms per final, 2 threads ~290 ms, ~370 ms when anything else runs).
     cpu_threads: int = 1
     # Threads of the final lane (peeks, finals, batch): another number gives that lane its own
-    # model replica. None: cpu_threads. Default 2 (1 on one core). Measured (stt_bench.py --mode
+    # model replica, whose encoder runs on them; a short window's tokens are then written on
+    # the shared model's one thread, faster for the decoder's small steps (engine.py,
+    # `_decoder_for`). None: cpu_threads. Default 2 (1 on one core). Measured (stt_bench.py --mode
     # pause, 16 clips, beam 5, 2 cores shared with other work): 2 threads cut the median pause
     # decode 686 → 559 ms with the partial lane idle but raised it 673 → 802 ms with it busy. In
     # the server, where the LLM's reading ahead steps aside for a pause's decode, 40 turns of a
