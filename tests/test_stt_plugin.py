@@ -364,7 +364,7 @@ def test_a_final_decode_encodes_on_its_replica_and_writes_tokens_on_one_thread(
     if stt.engine.final_model is stt.engine.model:
         pytest.skip("one core: one model for both lanes")
     calls: list[tuple[str, str]] = []
-    for lane, model in (("final", stt.engine.final_model), ("shared", stt.engine.model)):
+    for lane, model in (("final", stt.engine.final_model), ("one-thread", stt.engine.model)):
         for method in ("encode", "generate_with_fallback"):
             real = getattr(model, method)
 
@@ -376,11 +376,11 @@ def test_a_final_decode_encodes_on_its_replica_and_writes_tokens_on_one_thread(
     clip = next(c for c in corpus if c["file"] == "cmuarctic_aew_arctic_a0003.wav")
     text = stt.transcribe_detailed(clip["pcm"], RATE)["text"]
     assert normalize(text) == normalize(batch_hyps[clip["file"]])
-    assert calls == [("final", "encode"), ("shared", "generate_with_fallback")]
+    assert calls == [("final", "encode"), ("one-thread", "generate_with_fallback")]
     calls.clear()
     audio = np.frombuffer(clip["pcm"], np.int16).astype(np.float32) / 32768
     stt.engine.decode(audio, "en", beam_size=1, encoder_window_s=15.0, partial=True)
-    assert calls == [("shared", "encode"), ("shared", "generate_with_fallback")]
+    assert calls == [("one-thread", "encode"), ("one-thread", "generate_with_fallback")]
 
 
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
