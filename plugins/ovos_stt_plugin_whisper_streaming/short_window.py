@@ -229,8 +229,9 @@ def decode(
     timestamps: bool = True,
 ) -> Result:
     """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
-    (`fits(audio)` must hold). The caller holds the model's lock. `model` encodes the audio,
-    `decoder` (the same model, or one with fewer threads) writes the tokens and aligns words.
+    (`fits(audio)` must hold). The caller holds an engine lane (WhisperEngine.lane). `model`
+    encodes the audio, `decoder` (the same model, or the engine's one-thread model with a worker
+    free for it) writes the tokens and aligns words.
 
     prefix: text the decoder is forced to start with (a stream's committed words in the
     window); the result holds only what follows it, so the decoder works on the tail alone.
