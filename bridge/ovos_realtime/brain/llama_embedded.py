@@ -51,6 +51,7 @@ from ovos_realtime.brain.tool_prompt import (
 )
 from ovos_realtime.config import LLMSettings
 from ovos_realtime.ids import new_id
+from ovos_realtime.openmp import import_llama_cpp
 from ovos_realtime.urgent import MAX_WAIT_S, URGENT
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class EmbeddedLlamaBackend:
     side_effects = False
 
     def __init__(self, settings: LLMSettings) -> None:
-        from llama_cpp import Llama
+        Llama = import_llama_cpp().Llama  # first: it loads llama.cpp's OpenMP runtime
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.settings = settings

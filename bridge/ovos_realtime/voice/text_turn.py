@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ovos_realtime.openmp import import_llama_cpp
+
 log = logging.getLogger(__name__)
 
 # Said to the model before the user's words: the same as the probabilities above were measured with.
@@ -41,7 +43,7 @@ def words_only(transcript: str) -> str:
 
 class TextTurnModel:
     def __init__(self, gguf: Path, threads: int = 1) -> None:
-        from llama_cpp import Llama
+        Llama = import_llama_cpp().Llama  # first: it loads llama.cpp's OpenMP runtime
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = gguf
