@@ -491,6 +491,21 @@ def test_chunker_waits_for_whitespace_and_caps_first_piece() -> None:
     assert chunker.flush() == ["six seven"]
 
 
+def test_chunker_cuts_the_first_piece_as_soon_as_its_last_word_is_written() -> None:
+    # A cut after `first_max_words` does not depend on the word after it: it is not waited for
+    # (the first audio comes a word of the LLM's sooner).
+    chunker = ClauseChunker(first_min_words=3, first_max_words=3)  # Piper's
+    assert chunker.feed("The capital of") == []  # "of" may go on ("often")
+    assert chunker.feed(" France") == ["The capital of"]
+    chunker = ClauseChunker(first_max_words=5)  # Kokoro's
+    assert chunker.feed("Big red dogs chase small") == []
+    assert chunker.feed(" cats") == ["Big red dogs chase small"]
+    # A cut before that word still needs the next one: is it a phrase start?
+    chunker = ClauseChunker(first_max_words=5)
+    assert chunker.feed("Well then my good the") == []  # is "the" a whole word?
+    assert chunker.feed(" sea") == ["Well then my good"]
+
+
 def test_chunker_cuts_the_words_written_so_far_at_a_boundary_when_asked() -> None:
     chunker = ClauseChunker(first_min_words=1)
     assert chunker.cut() == []  # the first piece has its own rule

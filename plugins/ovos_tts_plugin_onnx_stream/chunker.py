@@ -195,9 +195,11 @@ class ClauseChunker:
             next_word = re.sub(r"[^\w']", "", complete_words[count].group()).lower()
             if next_word in _PHRASE_STARTS and complete_words[count - 1].group()[-1].isalnum():
                 return complete_words[count - 1].end()
-        if len(complete_words) > self.first_max_words:
+        # A cut after `first_max_words` does not depend on the word after it: once that many
+        # words are written it is final (the LLM's next word is not waited for).
+        if len(complete_words) >= self.first_max_words:
             return complete_words[self.first_max_words - 1].end()
-        return None  # a cut found above runs past first_max_words, so it returned already
+        return None
 
     def _cut_within(self, buf: str, sentence_end: int | None, limit: int) -> int | None:
         """A cut within `limit` words of a sentence that runs longer: the last clause end, else
