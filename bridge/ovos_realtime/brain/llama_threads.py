@@ -6,8 +6,9 @@
   threads meet at a barrier at every token, so when another thread takes a core (the TTS starts
   on the first clause, another session's STT decodes) two threads crawl (~1 token/s was seen):
   the first token that comes much slower than the fastest so far ends the sprint, and the rest of
-  the answer runs on `llm.threads`. With Qwen2.5-0.5B on 2 idle cores a token takes ~38 ms with
-  two threads and ~65 ms with one: the first clause (~7 tokens) comes ~0.2 s sooner.
+  the answer runs on `llm.threads`. With Qwen2.5-0.5B on 2 idle cores a token takes ~27-30 ms with
+  two threads and ~40 ms with one (llama.cpp's OpenMP set up as ovos_realtime/openmp.py says;
+  ~38 and ~65 ms on an earlier machine and build).
 - Reading ahead (the user's words while they still speak): one thread; it is not in a hurry and
   the STT's partial decodes need the other core.
 """
