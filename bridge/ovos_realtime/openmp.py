@@ -10,18 +10,19 @@ from then on the waiting thread sleeps at nearly every barrier and pays a futex 
 go on. Measured on 2 cores (Qwen2.5-0.5B, 2 threads; reading 11 tokens after 200 cached, then
 a token), two contexts each used once from its own thread:
 
-| libgomp settings                             | read 11 tokens | a token |
-|----------------------------------------------|----------------|---------|
-| one context, defaults                        | 147–160 ms     | 26–31 ms |
-| two contexts, defaults                       | 230–238 ms     | 46–47 ms |
-| two contexts, OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=300000 | 165 ms | 29.5 ms |
+| libgomp settings                                            | read 11 tokens | a token  |
+|-------------------------------------------------------------|----------------|----------|
+| one context, defaults                                       | 147–160 ms     | 26–31 ms |
+| two contexts, defaults                                      | 230–238 ms     | 46–47 ms |
+| two contexts, OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=300000 | 165 ms         | 29.5 ms  |
 
 That setting keeps libgomp's own spin count (300,000, ~3 ms, after which an idle thread sleeps)
 and raises the spins of the crowded case from 100 to 1,000 (~10 µs). It is given to llama.cpp's
 runtime only: libgomp reads its environment once, when it loads, so the variables are set for
 the first import of llama_cpp and taken back after it. CTranslate2 (the STT) loads its own copy
-of libgomp, which keeps its defaults (session 12 measured fewer spins there slowing the LLM).
-A GOMP_SPINCOUNT or OMP_WAIT_POLICY of the user's wins.
+of libgomp, which keeps its defaults: with this setting its two-thread decodes were faster
+(431 → 356 ms, 10 clips) but still slower than the one-thread decoder the STT uses (316 ms), and
+its encoder did not change. A GOMP_SPINCOUNT or OMP_WAIT_POLICY of the user's wins.
 """
 
 import logging
