@@ -216,12 +216,37 @@ def test_peek_abandons_a_partial_decode_in_flight_instead_of_waiting(stt, corpus
     assert stream.partial_in_flight
     text = stream.peek()
     finished = stream.finish()
-    assert stream.stats.abandoned_partials == 1 and stream.stats.partial_decodes == 0
+    # Stopped at its next engine call, or (already writing its tokens) run to its end.
+    assert stream.stats.abandoned_partials + stream.stats.partial_decodes == 1
     # Its wait is the state lock only, held for list copies (a partial decode of 9.7 s takes
     # hundreds of ms even on a quiet machine).
     assert stream.stats.peek_wait_s < 0.1, stream.stats
     assert word_error_rate([clip["text"]], [text]) <= 0.1, text
     assert finished == text
+
+
+def test_a_partial_decode_that_ends_beside_a_pause_decode_still_counts(stt, corpus, monkeypatch):
+    """A pause's decode that begins while a partial decode writes its tokens (too late to stop
+    it) does not throw that decode's words away: they count for the agreement. In a turn with
+    hesitations the pauses came while partial decodes ran, and long turns reached their end
+    with nothing committed (their last decode then covered the whole turn)."""
+    clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0026.wav")
+    stream = stt.new_stream(background=False)
+    decode = stream.engine.decode
+
+    def a_pause_begins_as_it_ends(*args, **kwargs):
+        decoded = decode(*args, **kwargs)
+        if kwargs.get("partial"):
+            stream._snapshot()  # what a pause's decode does first
+        return decoded
+
+    monkeypatch.setattr(stream.engine, "decode", a_pause_begins_as_it_ends)
+    for i in range(0, len(clip["pcm"]), CHUNK):
+        stream.feed(clip["pcm"][i : i + CHUNK])
+    assert stream.stats.partial_decodes >= 3 and stream.stats.abandoned_partials == 0
+    final = stream.finish()
+    assert stream.stats.final_path == "prefix", "the final decode forces the committed words"
+    assert word_error_rate([clip["text"]], [final]) <= 0.2, final
 
 
 def test_a_peek_abandoned_while_it_waits_for_the_engine_gives_nothing(stt, corpus):

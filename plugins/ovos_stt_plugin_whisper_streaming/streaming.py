@@ -10,10 +10,11 @@ max_window_s, and the committed text before the cut becomes the prompt.
 A pause's decode (`peek`, `finish`) does not grow with the turn: committed words stay committed,
 and with final_decode "prefix" the committed words still in the window are forced as the
 decoder's prefix, so the decoder only generates the uncommitted tail (the encoder, cheap, still
-hears the window). It never waits for a partial decode in flight: that one is abandoned (its
-result ignored, stopped at its next engine call) and the pause's decode starts at once on the
-engine's other lane. It reads the stream's state without changing it, so feeding may go on; a
-peek the speaker talks over is abandoned (`abandon_peek`) and stops at its next engine call.
+hears the window). It never waits for a partial decode in flight: that one is abandoned
+(stopped at its next engine call; one already writing its tokens runs to its end, and its words
+count for the agreement) and the pause's decode starts at once on the engine's other lane. It
+reads the stream's state without changing it, so feeding may go on; a peek the speaker talks
+over is abandoned (`abandon_peek`) and stops at its next engine call.
 """
 
 from __future__ import annotations
@@ -305,11 +306,17 @@ class StreamingTranscriber:
             self._in_flight = False
         self.stats.partial_decode_s += time.perf_counter() - started
         with self._state:
-            if decoded is None or self._generation != generation:
-                # A peek/finish began meanwhile and read the state without this decode.
+            if decoded is None or self._stopping:
+                # Stopped for a pause's decode, or the stream has ended (finish, close).
                 self.stats.abandoned_partials += 1
                 LOG.debug("partial decode of %.1f s abandoned", len(window) / WHISPER_RATE)
                 return
+            # A pause's decode that began while this one wrote its tokens (too late to stop
+            # it) read the state without it; its words still count for the agreement: in a
+            # turn with hesitations the pauses came while partial decodes ran, and long turns
+            # reached their end with nothing committed. Its text is not announced: the pause's
+            # transcript stands (the next partial decode announces all that is committed).
+            beside_a_pause = self._generation != generation
             self.stats.partial_decodes += 1
             self._agreement.insert(_shift(decoded, window_start))
             # Words at the end of the window have the least context: hold them back a little.
@@ -317,13 +324,15 @@ class StreamingTranscriber:
             text = None
             committed = self._agreement.flush(until)
             hypothesis = join_words(self._agreement.committed + self._agreement.pending())
-            if committed:
+            if committed and not beside_a_pause:
                 text = join_words(self._agreement.committed)
                 if text != self._last_partial:
                     self._last_partial = text
                 else:
                     text = None
             self._trim(decoded, window_start)
+        if beside_a_pause:
+            return
         if text is not None:
             self._emit(self.on_partial, text)
         if hypothesis:
