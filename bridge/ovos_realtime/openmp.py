@@ -40,20 +40,18 @@ _import_lock = threading.Lock()
 def import_llama_cpp() -> ModuleType:
     """The llama_cpp module, its OpenMP runtime loaded with `LLAMA_OPENMP_ENV` (see above)."""
     with _import_lock:
-        if "llama_cpp" in sys.modules:
-            return sys.modules["llama_cpp"]
-        if any(name in os.environ for name in LLAMA_OPENMP_ENV):
-            import llama_cpp
-
-            return llama_cpp
-        if _libgomp_loaded():
-            log.debug("libgomp was loaded before llama_cpp: it keeps the settings it read then")
-        os.environ.update(LLAMA_OPENMP_ENV)
+        # Only for the first import, and not over a setting of the user's.
+        ours = "llama_cpp" not in sys.modules and not any(n in os.environ for n in LLAMA_OPENMP_ENV)
+        if ours:
+            if _libgomp_loaded():
+                log.debug("libgomp was loaded before llama_cpp: it keeps the settings it read then")
+            os.environ.update(LLAMA_OPENMP_ENV)
         try:
             import llama_cpp
         finally:
-            for name in LLAMA_OPENMP_ENV:
-                os.environ.pop(name, None)
+            if ours:
+                for name in LLAMA_OPENMP_ENV:
+                    os.environ.pop(name, None)
         return llama_cpp
 
 

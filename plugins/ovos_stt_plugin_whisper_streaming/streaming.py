@@ -321,18 +321,17 @@ class StreamingTranscriber:
             self._agreement.insert(_shift(decoded, window_start))
             # Words at the end of the window have the least context: hold them back a little.
             until = window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
-            text = None
             committed = self._agreement.flush(until)
-            hypothesis = join_words(self._agreement.committed + self._agreement.pending())
-            if committed and not beside_a_pause:
-                text = join_words(self._agreement.committed)
-                if text != self._last_partial:
-                    self._last_partial = text
-                else:
-                    text = None
+            text, hypothesis = None, ""
+            if not beside_a_pause:
+                hypothesis = join_words(self._agreement.committed + self._agreement.pending())
+                if committed:
+                    text = join_words(self._agreement.committed)
+                    if text != self._last_partial:
+                        self._last_partial = text
+                    else:
+                        text = None
             self._trim(decoded, window_start)
-        if beside_a_pause:
-            return
         if text is not None:
             self._emit(self.on_partial, text)
         if hypothesis:
