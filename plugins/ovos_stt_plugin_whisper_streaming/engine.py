@@ -50,6 +50,7 @@ class Decoded:
     # The temperature whose result was kept (short window only): > 0 means Whisper's
     # temperature fallback decoded the window again (best of 5 samples per extra try).
     temperature: float = 0.0
+    encoder_s: float = 0.0  # of the decode's time, the encoder's (short window only)
 
     @property
     def text(self) -> str:
@@ -66,12 +67,14 @@ class Decoded:
 
 
 class WhisperEngine:
-    """Wraps WhisperModel with an explicit CPU budget. Two lanes, each one decode at a time:
-    `partial` for the streams' frequent re-decodes, `final` for peeks, finals and batch calls.
-    So a pause's decode never queues behind a partial one (CTranslate2 runs one call per
-    worker: the model has two), and at most two decodes share the cores. A final decode that
-    finds the final lane busy (another session's pause) and the partial lane free takes the
-    partial lane rather than queue: two sessions' pauses decode side by side.
+    """Wraps WhisperModel with an explicit CPU budget. Lanes, each one decode at a time:
+    `partial_lanes` for the streams' frequent re-decodes, one `final` for peeks, finals and
+    batch calls. So a pause's decode never queues behind a partial one (CTranslate2 runs one
+    call per worker: the model has one per lane), and two sessions speaking at once each get
+    their partial decodes (on one lane, each got half of them, agreed on fewer words, and its
+    pauses decoded more of the turn). A final decode that finds the final lane busy (another
+    session's pause) and a partial lane free takes it rather than queue: two sessions' pauses
+    decode side by side.
 
     final_cpu_threads (when it differs from cpu_threads): the final lane gets its own model
     replica with that many threads (a second copy of the weights), the partial lane keeps
@@ -83,6 +86,7 @@ class WhisperEngine:
         compute_type: str = "int8",
         cpu_threads: int = 1,
         final_cpu_threads: int | None = None,
+        partial_lanes: int = 1,
     ) -> None:
         self.model_dir = Path(model_dir)
         final_cpu_threads = final_cpu_threads or cpu_threads
@@ -99,7 +103,9 @@ class WhisperEngine:
             device="cpu",
             compute_type=compute_type,
             cpu_threads=cpu_threads,
-            num_workers=2,  # one per lane; CPU replicas share the weights
+            # One per partial lane and one for the final lane (or its decoder); CPU replicas
+            # share the weights.
+            num_workers=partial_lanes + 1,
             local_files_only=True,
         )
         self.final_model = self.model
@@ -116,7 +122,8 @@ class WhisperEngine:
         # Held only through lane(): a lock taken elsewhere would be released without waking a
         # final that waits for either lane.
         self._final_lock = threading.Lock()
-        self._partial_lock = threading.Lock()
+        self._partial_locks = [threading.Lock() for _ in range(max(1, partial_lanes))]
+        self.partial_lanes = len(self._partial_locks)
         self._lane_freed = threading.Condition()  # a final waits for either lane on it
 
     def supports(self, language: str) -> bool:
@@ -138,6 +145,7 @@ class WhisperEngine:
         partial: bool = False,
         abandoned: Callable[[], bool] | None = None,
         timestamps: bool = True,
+        resume_s: float | None = None,
     ) -> Decoded:
         """Transcribe float32 16 kHz mono audio.
 
@@ -148,6 +156,7 @@ class WhisperEngine:
         complete=False: `audio` is a stream's window that goes on, so words at its very end are
         not trusted (short_window.decode).
         prefix: forced start of the text (short window only); the result is what follows it.
+        resume_s: the decoder starts at this time of `audio` (short window only; short_window).
         partial=True: the partial lane. abandoned(): asked between engine calls; True raises
         Abandoned (short window only)."""
         temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
@@ -169,6 +178,7 @@ class WhisperEngine:
                     prefix,
                     abandoned,
                     timestamps,
+                    resume_s,
                 )
                 out = [
                     Segment(i, s["start"], s["end"], s["text"], [Word(*w) for w in s["words"]])
@@ -181,6 +191,7 @@ class WhisperEngine:
                     found.no_speech_prob,
                     found.avg_logprob,
                     found.temperature,
+                    found.encoder_s,
                 )
             segments, info = model.transcribe(
                 audio,
@@ -224,13 +235,10 @@ class WhisperEngine:
 
     @contextmanager
     def lane(self, partial: bool) -> Iterator[WhisperModel]:
-        """Hold a lane for one decode; the model to decode with. A final takes the final lane,
-        else the partial lane when that one is free, else waits for either."""
-        if partial:
-            self._partial_lock.acquire()
-            lock, model = self._partial_lock, self.model
-        else:
-            lock, model = self._final_lane()
+        """Hold a lane for one decode; the model to decode with. A partial decode takes a free
+        partial lane, else waits for one; a final takes the final lane, else a free partial
+        lane, else waits for either."""
+        lock, model = self._free_lane(partial)
         try:
             yield model
         finally:
@@ -238,14 +246,16 @@ class WhisperEngine:
             with self._lane_freed:
                 self._lane_freed.notify_all()
 
-    def _final_lane(self) -> tuple[threading.Lock, WhisperModel]:
+    def _free_lane(self, partial: bool) -> tuple[threading.Lock, WhisperModel]:
         with self._lane_freed:
             while True:
-                if self._final_lock.acquire(blocking=False):
+                if not partial and self._final_lock.acquire(blocking=False):
                     return self._final_lock, self.final_model
-                if self._partial_lock.acquire(blocking=False):
-                    LOG.debug("final lane busy: decoding on the partial lane")
-                    return self._partial_lock, self.model
+                for lock in self._partial_locks:
+                    if lock.acquire(blocking=False):
+                        if not partial:
+                            LOG.debug("final lane busy: decoding on a partial lane")
+                        return lock, self.model
                 self._lane_freed.wait()
 
 
@@ -255,6 +265,9 @@ def get_engine(
     compute_type: str = "int8",
     cpu_threads: int = 1,
     final_cpu_threads: int | None = None,
+    partial_lanes: int = 1,
 ) -> WhisperEngine:
-    """Models are big: one per (folder, compute type, threads) per process."""
-    return WhisperEngine(model_dir, compute_type, cpu_threads, final_cpu_threads or cpu_threads)
+    """Models are big: one per (folder, compute type, threads, lanes) per process."""
+    return WhisperEngine(
+        model_dir, compute_type, cpu_threads, final_cpu_threads or cpu_threads, partial_lanes
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,7 @@ class Result:
     no_speech_prob: float | None = None  # Whisper's <|nospeech|> probability for the window
     avg_logprob: float | None = None  # of the tokens it generated (the tail only, with a prefix)
     temperature: float = 0.0  # the one whose result was kept: > 0 means the fallback fired
+    encoder_s: float = 0.0  # time spent encoding (for the log: where a decode's time went)
 
 
 def fits(audio: np.ndarray) -> bool:
@@ -227,6 +229,7 @@ def decode(
     prefix: str | None = None,
     abandoned: Callable[[], bool] | None = None,
     timestamps: bool = True,
+    resume_s: float | None = None,
 ) -> Result:
     """Segments {start, end, text, words?} and the language, for float32 16 kHz `audio`
     (`fits(audio)` must hold). The caller holds an engine lane (WhisperEngine.lane). `model`
@@ -234,7 +237,13 @@ def decode(
     free for it) writes the tokens and aligns words.
 
     prefix: text the decoder is forced to start with (a stream's committed words in the
-    window); the result holds only what follows it, so the decoder works on the tail alone.
+    window); the result holds only what follows it. CTranslate2 forces a prefix one decoder
+    step per token, so it costs as much as writing those words.
+    resume_s: the decoder starts at this time of `audio` (its first token forced to that
+    timestamp), with the words said before it in `prompt`: it writes only what follows
+    (about half the decoder's time for a turn whose last 2 s are new). It may still start
+    over from the window's start; the result then holds the whole window's text (the caller
+    drops the words it already has).
     abandoned(): asked between engine calls; True stops the decode (raises Abandoned).
     timestamps=False: no timestamp tokens (one segment, no word times). Without a prefix the
     text then has no times to tell a made-up continuation in the padding from the audio's words.
@@ -255,7 +264,9 @@ def decode(
         LOG.debug("skipped %.2f s of quiet before the speech", skip)
         audio = audio[int(round(skip * WHISPER_RATE)) :]
     audio_s = audio.size / WHISPER_RATE
+    began = time.perf_counter()
     encoder_output, frames = _encode(model, audio, window_s)
+    encoder_s = time.perf_counter() - began
     if abandoned is not None and abandoned():
         raise Abandoned
 
@@ -272,8 +283,12 @@ def decode(
         temperatures=temperatures,
         word_timestamps=word_timestamps,
     )
-    timestamps = timestamps or word_timestamps  # the aligner needs the segments' times
+    # The aligner needs the segments' times; a resumed decode starts at one.
+    timestamps = timestamps or word_timestamps or resume_s is not None
     prompt_tokens = model.get_prompt(tokenizer, previous, not timestamps, prefix=prefix or None)
+    if resume_s is not None:
+        at = round(max(0.0, resume_s - skip) / _TIME_PER_TOKEN)
+        prompt_tokens = [*prompt_tokens, tokenizer.timestamp_begin + at]
     if not timestamps:
         options = dataclasses.replace(options, without_timestamps=True)
     result, avg_logprob, temperature, _ = decoder.generate_with_fallback(
@@ -281,7 +296,12 @@ def decode(
     )
     language = language or "en"
     found = Result(
-        [], language, float(result.no_speech_prob), float(avg_logprob), float(temperature)
+        [],
+        language,
+        float(result.no_speech_prob),
+        float(avg_logprob),
+        float(temperature),
+        encoder_s,
     )
     if result.no_speech_prob > no_speech_threshold and avg_logprob < options.log_prob_threshold:
         return found  # faster-whisper's "no speech" rule
@@ -290,7 +310,7 @@ def decode(
     if abandoned is not None and word_timestamps and abandoned():
         raise Abandoned
     tokens = list(result.sequences_ids[0])
-    if prefix or not timestamps:
+    if prefix or not timestamps or resume_s is not None:
         # CTranslate2 returns the forced tokens too: keep what follows them. No word times
         # (nobody uses them), and a tail that starts at the very end of the audio is a
         # made-up continuation.

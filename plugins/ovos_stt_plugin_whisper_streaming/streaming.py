@@ -8,9 +8,9 @@ prefix (n=3 by default). The window is cut at committed segment ends once it exc
 max_window_s, and the committed text before the cut becomes the prompt.
 
 A pause's decode (`peek`, `finish`) does not grow with the turn: committed words stay committed,
-and with final_decode "prefix" the committed words still in the window are forced as the
-decoder's prefix, so the decoder only generates the uncommitted tail (the encoder, cheap, still
-hears the window). It never waits for a partial decode in flight: that one is abandoned
+and with final_decode "resume" the decoder starts at the last committed word, with the committed
+words as its prompt, so it only writes the uncommitted tail (the encoder still hears the
+window). It never waits for a partial decode in flight: that one is abandoned
 (stopped at its next engine call; one already writing its tokens runs to its end, and its words
 count for the agreement) and the pause's decode starts at once on the engine's other lane. It
 reads the stream's state without changing it, so feeding may go on; a peek the speaker talks
@@ -19,6 +19,7 @@ over is abandoned (`abandon_peek`) and stops at its next engine call.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
 import time
@@ -35,6 +36,9 @@ from .engine import Abandoned, Decoded, WhisperEngine, Word
 LOG = logging.getLogger(__name__)
 
 TextCallback = Callable[[str], None]
+
+# A resumed decode writes again at most this many committed words before the new ones.
+_MOST_REPEATED = 8
 
 
 @dataclass
@@ -397,12 +401,28 @@ class StreamingTranscriber:
             if starts and starts[0] - 0.05 > offset:
                 drop = int(round((starts[0] - 0.05 - offset) * WHISPER_RATE))
                 window, offset = window[drop:], starts[0] - 0.05
+        resume_s = None
+        if mode == "resume" and snap.in_window:
+            # The decoder starts at the last committed word, with the words before it as its
+            # prompt (all of them: with none, it started a word or two early or over).
+            resume_s = snap.in_window[-1].start - offset
+            prompt = _tail_chars(
+                f"{self.prompt} {join_words(snap.committed)}", self.config.prompt_chars
+            )
         text = join_words(snap.committed)
         self._evidence = None
-        # Nothing committed in the window (the window starts after the last committed word):
-        # every word decoded is new, so no word times are needed to drop committed ones.
-        words = not prefix and (bool(snap.in_window) or self.config.final_word_timestamps)
-        path = "prefix" if prefix else "words" if words else "text"
+        encoder_s = 0.0
+        if prefix:
+            path = "prefix"
+        elif resume_s is not None:
+            path = "resume"
+        elif snap.in_window or self.config.final_word_timestamps:
+            path = "words"
+        else:
+            # Nothing committed in the window (the window starts after the last committed
+            # word): every word decoded is new, so no word times are needed to drop any.
+            path = "text"
+        words = path == "words"
         if len(window) >= WHISPER_RATE // 10:  # < 100 ms cannot hold a word
             decoded = self.engine.decode(
                 window,
@@ -420,11 +440,16 @@ class StreamingTranscriber:
                 # 31 corpus clips streamed inline (whole-window re-decode: 2.6 %).
                 timestamps=words or (not prefix and self.config.final_timestamps),
                 abandoned=abandoned,
+                resume_s=resume_s,
             )
+            encoder_s = decoded.encoder_s
             if decoded.temperature > 0:
                 self.stats.final_fallbacks += 1
             if prefix:
                 text = (text + _after_restart(decoded.raw_text, snap.in_window)).strip()
+            elif resume_s is not None:
+                tail = _after_committed(decoded.raw_text, snap.in_window)
+                text = (text + _after_restart(tail, snap.in_window)).strip()
             elif not words:
                 text = (text + " " + decoded.text).strip()
             else:
@@ -440,14 +465,15 @@ class StreamingTranscriber:
         self.stats.peek_decode_s = time.perf_counter() - started
         self.stats.final_path = path
         LOG.debug(
-            "%s: waited %.0f ms, decoded %.1f s (%d committed words forced, %s) in %.0f ms, "
-            "%d partial decodes abandoned so far, %d fallbacks",
+            "%s: waited %.0f ms, decoded %.1f s (%d committed words in it, %s) in %.0f ms "
+            "(encoder %.0f ms), %d partial decodes abandoned so far, %d fallbacks",
             kind,
             self.stats.peek_wait_s * 1000,
             len(window) / WHISPER_RATE,
-            len(snap.in_window) if prefix else 0,
+            len(snap.in_window),
             path,
             self.stats.peek_decode_s * 1000,
+            encoder_s * 1000,
             self.stats.abandoned_partials,
             self.stats.final_fallbacks,
         )
@@ -465,6 +491,35 @@ class StreamingTranscriber:
 def _shift(decoded: Decoded, offset: float) -> list[Word]:
     """The decode's words in stream time (the window started at `offset`)."""
     return [Word(w.start + offset, w.end + offset, w.text) for w in decoded.words]
+
+
+def _tail_chars(text: str, chars: int) -> str:
+    text = text.strip()
+    return text[-chars:] if chars else ""
+
+
+def _after_committed(tail: str, committed: list[Word]) -> str:
+    """A resumed decode's text without the committed words it wrote again: all of them when
+    it started over from the window's start ("The first books were printed ... of the ancient
+    Roman character." for "of the ancient Roman character."), or the last few when it started
+    where they end ("developed more" after "... which developed"; it resumes at the last
+    committed word's start, so that a word whose end was timed late is not lost)."""
+    said = tail.split()
+    keys = [word_key(w) for w in said]
+    known = [word_key(w.text) for w in committed]
+    if len(known) >= 2 and keys[:2] == known[:2]:
+        matcher = difflib.SequenceMatcher(None, known, keys, autojunk=False)
+        blocks = [b for b in matcher.get_matching_blocks() if b.size]
+        if blocks and sum(b.size for b in blocks) >= 0.6 * len(known):
+            last = blocks[-1]
+            end = last.b + last.size + (len(known) - last.a - last.size)  # misheard ones
+            return (" " + " ".join(said[end:])) if end < len(said) else ""
+    for n in range(min(len(known), len(keys), _MOST_REPEATED), 0, -1):
+        wrong = sum(a != b for a, b in zip(known[-n:], keys[:n], strict=True))
+        # One word heard differently ("books" / "book") in a longer run that ends alike.
+        if wrong == 0 or (n >= 3 and wrong == 1 and known[-1] == keys[n - 1]):
+            return (" " + " ".join(said[n:])) if n < len(said) else ""
+    return tail
 
 
 def _after_restart(tail: str, prefix: list[Word]) -> str:
