@@ -3,7 +3,8 @@ stamps each with its epoch time). Only lines the server already writes are used:
 
 - the voice pipeline: "transcript of X s audio in N ms" (each STT peek/finish decode)
 - the embedded LLM: "first token in N ms" (prompt read → first token)
-- the STT plugin (when it has it): "peek: waited N ms, decoded X s" (the pause's decode)
+- the STT plugin (when it has it): "peek: waited N ms, decoded X s … (encoder E ms)" (the
+  pause's decode, and the encoder's share of it when the line gives it)
 - the TTS plugin: "… synthesized W words: A s audio in N ms" (one clause)
 
 A checkout whose server lacks a line gives null for that stage, not a guess.
@@ -19,7 +20,7 @@ _LINE = re.compile(r"^(\d+\.\d+) (\w+) ([\w.]+): (.*)$")
 _STT = re.compile(r"transcript of ([\d.]+) s audio in (\d+) ms")
 _LLM = re.compile(r"first token in (\d+) ms")
 # The STT plugin's own line for a pause's decode (what it waited for, how much audio it decoded).
-_PEEK = re.compile(r"peek: waited (\d+) ms, decoded ([\d.]+) s")
+_PEEK = re.compile(r"peek: waited (\d+) ms, decoded ([\d.]+) s(?:.*\(encoder (\d+) ms\))?")
 _TTS = re.compile(r"synthesized (\d+) words: ([\d.]+) s audio in (\d+) ms")
 
 
@@ -28,6 +29,7 @@ class Mark:
     t: float  # epoch seconds at which the line was written (the end of the stage)
     ms: float  # the stage's own duration, as the line says
     detail: float = 0.0  # STT: seconds of audio decoded; TTS: words
+    encoder_ms: float | None = None  # the pause's decode: its encoder's share
 
 
 def read_marks(path: str | Path) -> dict[str, list[Mark]]:
@@ -39,7 +41,8 @@ def read_marks(path: str | Path) -> dict[str, list[Mark]]:
         if found := _STT.search(message):
             marks["stt"].append(Mark(t, float(found[2]), float(found[1])))
         elif found := _PEEK.search(message):
-            marks["peek"].append(Mark(t, float(found[1]), float(found[2])))
+            encoder = float(found[3]) if found[3] else None
+            marks["peek"].append(Mark(t, float(found[1]), float(found[2]), encoder))
         elif found := _LLM.search(message):
             marks["llm"].append(Mark(t, float(found[1])))
         elif found := _TTS.search(message):
@@ -68,6 +71,7 @@ def turn_stages(marks: dict[str, list[Mark]], speech_end: float, first_audio: fl
         "stt_decodes": None,
         "stt_peek_wait_ms": None,
         "stt_peek_decoded_s": None,
+        "stt_encoder_ms": None,
         "llm_first_token_ms": None,
         "first_clause_ms": None,
         "tts_first_chunk_ms": None,
@@ -90,5 +94,6 @@ def turn_stages(marks: dict[str, list[Mark]], speech_end: float, first_audio: fl
         if (peek := _last(marks["peek"], stt.t - 0.05, stt.t)) is not None:
             out["stt_peek_wait_ms"] = peek.ms
             out["stt_peek_decoded_s"] = peek.detail
+            out["stt_encoder_ms"] = peek.encoder_ms
     out["stt_decodes"] = sum(1 for m in marks["stt"] if speech_end - 2.0 <= m.t <= first_audio)
     return out

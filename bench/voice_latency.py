@@ -283,6 +283,7 @@ STAGES = [
     "stt_final_audio_s",
     "stt_peek_wait_ms",
     "stt_peek_decoded_s",
+    "stt_encoder_ms",
     "llm_first_token_ms",
     "first_clause_ms",
     "tts_first_chunk_ms",

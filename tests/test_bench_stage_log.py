@@ -41,7 +41,8 @@ def test_stages_are_walked_back_from_the_first_audio(tmp_path) -> None:
     log.write_text(
         "100.000 DEBUG ovos_realtime.voice.pipeline: [s] transcript of 3.0 s audio in 900 ms\n"
         "101.000 DEBUG ovos_stt_plugin_whisper_streaming.streaming: peek: waited 5 ms, "
-        "decoded 1.5 s (0 committed words forced) in 190 ms, 0 partial decodes abandoned\n"
+        "decoded 1.5 s (0 committed words in it, text) in 190 ms (encoder 120 ms), 0 partial "
+        "decodes abandoned\n"
         "101.001 DEBUG ovos_realtime.voice.pipeline: [s] transcript of 3.4 s audio in 200 ms\n"
         "101.150 DEBUG ovos_realtime.brain.llama_embedded: first token in 120 ms (prompt read)\n"
         "101.500 DEBUG ovos_tts_plugin_onnx_stream.plugin: KokoroStreamTTS synthesized 5 words: "
@@ -55,6 +56,7 @@ def test_stages_are_walked_back_from_the_first_audio(tmp_path) -> None:
     assert stages["first_clause_ms"] == 100.0  # 101.150 → 101.250, when the clause went to TTS
     assert (stages["stt_final_ms"], stages["stt_final_audio_s"]) == (200, 3.4)
     assert (stages["stt_peek_wait_ms"], stages["stt_peek_decoded_s"]) == (5, 1.5)
+    assert stages["stt_encoder_ms"] == 120
 
 
 def test_playback_counts_a_player_running_dry() -> None:

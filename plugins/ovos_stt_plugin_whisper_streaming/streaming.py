@@ -51,9 +51,9 @@ class StreamStats:
     final_decode_s: float = 0.0
     peek_wait_s: float = 0.0  # the last peek/finish: from asked to its decode starting
     peek_decode_s: float = 0.0  # the last peek/finish: its decode
-    # How the last peek/finish decoded: "prefix" (committed words forced), "words" (whole
-    # window with word times, committed words dropped by time) or "text" (nothing committed
-    # in the window: its text as is, no word times).
+    # How the last peek/finish decoded: "resume" (from the last committed word), "prefix"
+    # (committed words forced), "words" (whole window with word times, committed words dropped
+    # by time) or "text" (nothing committed in the window: its text as is, no word times).
     final_path: str = ""
     final_fallbacks: int = 0  # peeks/finishes whose temperature fallback fired
     audio_s: float = 0.0
