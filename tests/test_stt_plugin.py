@@ -668,13 +668,13 @@ def test_callbacks_can_be_used_from_threads(stt, corpus, batch_hyps):
 
 
 def test_two_streams_at_once_transcribe_as_well_as_one(stt, corpus):
-    """Streams that decode at once (one model, decodes serialized on its lock, so each one's
-    partial decodes wait for the other's and skip slots) transcribe a corpus as well as streams
+    """Streams that decode at once (one model: a partial lane each, sharing the cores, so each
+    one's partial decodes run slower and skip slots) transcribe a corpus as well as streams
     that run one at a time: corpus WER within 0.5 points.
 
     Every other clip of 5-15 s (12 clips, 220 words, 87 s; vctk_p376_193 among them), fed at
     4x real time: a lone stream gets a partial decode about every slot and LocalAgreement
-    commits, two streams starve each other (skipped slots, bigger jumps of the window). Over
+    commits, two streams slow each other (skipped slots, bigger jumps of the window). Over
     repeated runs on 2 cores the two corpus WERs differed by one word at most (0.45 points
     here)."""
     clips = [c for c in corpus if 5 <= c["duration_s"] < 15][::2]
