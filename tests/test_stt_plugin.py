@@ -507,6 +507,15 @@ def test_words_a_resumed_decode_writes_again_are_dropped():
     # Only new words.
     assert _after_committed(" predecessors of the book.", committed) == " predecessors of the book."
     assert _after_committed(" immediate", committed) == ""
+    # As they came back in the server: a word before the last one heard differently, and
+    # words split otherwise ("Roman a Roman character", "may be considered Maybe considered").
+    committed = words("A very few years saw the birth of Roman")
+    assert _after_committed(" a Roman character, not only", committed) == " character, not only"
+    committed = words("Printing then for our purpose may be considered")
+    assert _after_committed(" Maybe considered as the art", committed) == " as the art"
+    # A short last word is not enough to call a different one before it a repeat.
+    committed = words("the birth of the")
+    assert _after_committed(" and the Roman", committed) == " and the Roman"
 
 
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():

@@ -513,13 +513,30 @@ def _after_committed(tail: str, committed: list[Word]) -> str:
         if blocks and sum(b.size for b in blocks) >= 0.6 * len(known):
             last = blocks[-1]
             end = last.b + last.size + (len(known) - last.a - last.size)  # misheard ones
-            return (" " + " ".join(said[end:])) if end < len(said) else ""
+            return _words(said[end:])
+    return _words(said[_repeated(known, keys) :])
+
+
+def _words(said: list[str]) -> str:
+    return " " + " ".join(said) if said else ""
+
+
+def _repeated(known: list[str], keys: list[str]) -> int:
+    """How many of the tail's first words (`keys`) write the end of the committed ones again."""
     for n in range(min(len(known), len(keys), _MOST_REPEATED), 0, -1):
-        wrong = sum(a != b for a, b in zip(known[-n:], keys[:n], strict=True))
-        # One word heard differently ("books" / "book") in a longer run that ends alike.
-        if wrong == 0 or (n >= 3 and wrong == 1 and known[-1] == keys[n - 1]):
-            return (" " + " ".join(said[n:])) if n < len(said) else ""
-    return tail
+        ours, theirs = known[-n:], keys[:n]
+        wrong = sum(a != b for a, b in zip(ours, theirs, strict=True))
+        # A word heard differently ("books" / "book", "of Roman" / "a Roman") in a run that
+        # ends on the last committed word (not a short one: "of the" / "and the" may be new).
+        alike = theirs[-1] == ours[-1] and (n >= 3 or len(ours[-1]) >= 4)
+        if wrong == 0 or (wrong == 1 and alike):
+            return n
+    for n in range(min(len(keys), _MOST_REPEATED), 1, -1):
+        # The same words split otherwise ("may be considered" / "Maybe considered").
+        for m in range(1, min(len(known), _MOST_REPEATED) + 1):
+            if "".join(keys[:n]) == "".join(known[-m:]):
+                return n
+    return 0
 
 
 def _after_restart(tail: str, prefix: list[Word]) -> str:
