@@ -449,7 +449,7 @@ def test_a_final_decode_encodes_on_its_replica_and_writes_tokens_on_one_thread(
 def test_a_resumed_pause_decode_writes_only_the_tail_and_hears_as_well(stt, corpus, monkeypatch):
     """A pause's decode after committed words starts at the last of them (final_decode
     "resume"): the decoder writes the tail only, where a forced prefix ("prefix") costs one
-    decoder step per committed token, as much as writing them (long turns' decode 422 → 296 ms
+    decoder step per committed token, as much as writing them (long turns' decode 416 → 311 ms
     median, bench/stt_bench.py --mode pause). Its transcripts are as good: on every long clip
     of the corpus, streamed inline, WER within half a point of the forced prefix's (2.68 vs
     2.85 % on all 37 clips in the bench)."""

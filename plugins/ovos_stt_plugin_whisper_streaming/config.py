@@ -36,8 +36,10 @@ class WhisperSTTConfig:
     # live conversation (bench/voice_latency.py, one run, 1 → 2): decode 549 → 449 ms,
     # `speech_stopped` → first audio 965 → 831 ms median, sooner in 31 of the 40 turns.
     final_cpu_threads: int | None = field(default_factory=lambda: min(2, os.cpu_count() or 1))
-    # Partial decodes that may run at once (each on its own model replica, cpu_threads each):
-    # one per stream that speaks at the same time, up to this many.
+    # Partial decodes that may run at once (each on its own model worker, cpu_threads each):
+    # one per stream that speaks at the same time, up to this many. With one, two sessions
+    # speaking at once got half the partial decodes each (30 abandoned in 24 turns of the pair
+    # against 17 with two); two sessions' first audio 687 -> 638 ms median (voice_latency.py).
     partial_lanes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
     language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
@@ -63,8 +65,8 @@ class WhisperSTTConfig:
     # committed words as its prompt, so it writes only the uncommitted tail. "prefix": the
     # committed words are forced as the decoder's prefix — which CTranslate2 forces one decoder
     # step per token, as dear as writing them. Measured (stt_bench.py --mode pause, 37 clips,
-    # streamed, one run): resume vs prefix, WER 2.68 vs 2.85 %, long turns' decode 296 vs 422
-    # ms median (p95 437 vs 526), short turns 286 vs 305. "window": re-decode the whole window
+    # streamed, one run): resume vs prefix, WER 2.68 vs 2.85 %, long turns' decode 311 vs 416
+    # ms median (p95 450 vs 583), short turns 291 vs 283. "window": re-decode the whole window
     # (up to max_window_s) and keep the words after the committed ones. "tail": only the
     # uncommitted tail audio plus final_context_s before it (measured 0.4 WER points worse).
     final_decode: str = "resume"
