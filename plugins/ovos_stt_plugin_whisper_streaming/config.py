@@ -10,6 +10,7 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 PLUGIN = "ovos-stt-plugin-whisper-streaming"
+MAX_PARTIAL_LANES = 16
 COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "auto")
 
 
@@ -116,6 +117,8 @@ class WhisperSTTConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail(key, "must be a positive integer")
+        if self.partial_lanes > MAX_PARTIAL_LANES:  # each lane is a model worker
+            fail("partial_lanes", f"must be at most {MAX_PARTIAL_LANES}")
         if self.final_cpu_threads is not None:
             value = self.final_cpu_threads
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
