@@ -77,7 +77,7 @@ class WhisperEngine:
     decode side by side.
 
     final_cpu_threads (when it differs from cpu_threads): the final lane gets its own model
-    replica with that many threads (a second copy of the weights), the partial lane keeps
+    replica with that many threads (a second copy of the weights), the partial lanes keep
     cpu_threads."""
 
     def __init__(
@@ -90,6 +90,7 @@ class WhisperEngine:
     ) -> None:
         self.model_dir = Path(model_dir)
         final_cpu_threads = final_cpu_threads or cpu_threads
+        self.partial_lanes = max(1, partial_lanes)
         LOG.info(
             "loading Whisper %s (%s, %d threads, final lane %d)",
             model_dir,
@@ -105,7 +106,7 @@ class WhisperEngine:
             cpu_threads=cpu_threads,
             # One per partial lane and one for the final lane (or its decoder); CPU replicas
             # share the weights.
-            num_workers=partial_lanes + 1,
+            num_workers=self.partial_lanes + 1,
             local_files_only=True,
         )
         self.final_model = self.model
@@ -120,11 +121,10 @@ class WhisperEngine:
             )
         self.multilingual = bool(self.model.model.is_multilingual)
         # Held only through lane(): a lock taken elsewhere would be released without waking a
-        # final that waits for either lane.
+        # decode that waits for a lane.
         self._final_lock = threading.Lock()
-        self._partial_locks = [threading.Lock() for _ in range(max(1, partial_lanes))]
-        self.partial_lanes = len(self._partial_locks)
-        self._lane_freed = threading.Condition()  # a final waits for either lane on it
+        self._partial_locks = [threading.Lock() for _ in range(self.partial_lanes)]
+        self._lane_freed = threading.Condition()  # a decode waits on it for a lane
 
     def supports(self, language: str) -> bool:
         return self.multilingual or language == "en"
@@ -227,8 +227,8 @@ class WhisperEngine:
         """The model whose decoder writes a short window's tokens after `model` encoded it.
         The final lane's replica encodes on its threads, but its token-by-token steps run
         faster on one thread (small matrices: a second thread costs more in sync than it
-        gives): the partial lane's model, whose second worker is free for it (a partial decode
-        takes one worker at most). Measured on 2 cores, 24 corpus clips, beam 2 with
+        gives): the shared one-thread model, which keeps a worker free for it (one per partial
+        lane, and this one). Measured on 2 cores, 24 corpus clips, beam 2 with
         timestamps after the same 2-thread encoder: 360 → 187 ms median (with the other core
         busy: 311 → 227 ms), the same tokens in all 24."""
         return self.model if model is self.final_model else model

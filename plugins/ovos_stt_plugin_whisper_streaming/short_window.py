@@ -311,7 +311,8 @@ def decode(
         raise Abandoned
     tokens = list(result.sequences_ids[0])
     if prefix or not timestamps or resume_s is not None:
-        # CTranslate2 returns the forced tokens too: keep what follows them. No word times
+        # CTranslate2 returns the forced tokens too: keep what follows a forced prefix (a
+        # resumed decode's forced timestamp just opens its first segment). No word times
         # (nobody uses them), and a tail that starts at the very end of the audio is a
         # made-up continuation.
         if prefix:
