@@ -484,6 +484,110 @@ def test_a_resumed_pause_decode_writes_only_the_tail_and_hears_as_well(stt, corp
     assert written["resume"] < 0.6 * written["prefix"]
 
 
+def test_a_pause_decode_resumes_after_a_pause_the_speaker_talked_over(stt, corpus, monkeypatch):
+    """The speaker went on after a pause whose decode had finished, and a partial decode heard
+    its words again: the next pause's decode starts in the quiet of that pause, with its text
+    as the prompt (`resume_after_pause`), and writes only what was said after it. Two clips
+    said one after the other, nothing committed in between (as in a server turn whose
+    hesitations stop the partial decodes): where it resumes, the decoder writes about half
+    the tokens of a decode of the whole turn, and the turns are heard as well."""
+    steps: list[int] = []
+    generate = stt.engine.model.generate_with_fallback
+
+    def counted(*args, **kwargs):
+        found = generate(*args, **kwargs)
+        steps.append(len(found[0].sequences_ids[0]))
+        return found
+
+    monkeypatch.setattr(stt.engine.model, "generate_with_fallback", counted)
+    clips = [c for c in corpus if 2 <= c["duration_s"] <= 7]
+    pairs = list(zip(clips[0::2], clips[1::2], strict=False))[:10]
+    said: dict[bool, list[str]] = {True: [], False: []}
+    paths: dict[bool, list[str]] = {True: [], False: []}
+    written: dict[bool, list[int]] = {True: [], False: []}
+    for first, then in pairs:
+        stream = stt.new_stream(background=False, on_partial=None)
+        stream.feed(first["pcm"] + bytes(RATE // 5))  # one feed: one partial decode
+        assert stream.peek()  # the pause; the speaker goes on
+        stream.feed(bytes(RATE // 2) + then["pcm"] + bytes(RATE // 2))
+        assert not stream._agreement.committed  # two hypotheses: nothing agreed yet
+        # (each peek is a pause of its own: the one that may resume after the first goes first)
+        for resume in (True, False):
+            stream.config = replace(stt.settings, resume_after_pause=resume)
+            steps.clear()
+            said[resume].append(stream.peek())
+            paths[resume].append(stream.stats.final_path)
+            written[resume].append(sum(steps))
+        stream.close()
+    refs = [f"{first['text']} {then['text']}" for first, then in pairs]
+    wer = {resume: word_error_rate(refs, texts) for resume, texts in said.items()}
+    resumed = [i for i, path in enumerate(paths[True]) if path == "pause"]
+    steps_where = {r: sum(written[r][i] for i in resumed) for r in written}
+    print(f"{len(pairs)} pairs, {len(resumed)} resumed: WER {wer}, decoder steps {steps_where}")
+    assert paths[False] == ["text"] * len(pairs)
+    assert len(resumed) >= len(pairs) // 2
+    assert wer[True] <= wer[False] + 0.01
+    assert steps_where[True] < 0.7 * steps_where[False]
+
+
+def test_a_pause_is_resumed_at_only_where_a_later_partial_decode_heard_its_words(stt):
+    from ovos_stt_plugin_whisper_streaming.engine import Word
+    from ovos_stt_plugin_whisper_streaming.streaming import _Pause, _Snapshot
+
+    stream = stt.new_stream(background=False, on_partial=None)
+    said = [Word(0.2, 0.5, " on"), Word(0.5, 0.7, " the")]
+    window = np.zeros(3 * RATE, np.float32)  # 3 s of window, the pause at 1.2 s
+
+    def snapshot(committed: list[Word], window_start: float = 0.0) -> _Snapshot:
+        last = committed[-1].end if committed else 0.0
+        return _Snapshot(window, window_start, "", committed, committed, last)
+
+    stream._pause = _Pause(1.2, 0.0, "on the whole...", [])
+    stream._heard = (2.5, ["on", "the", "whole,", "the", "type"])
+    assert stream._pause_to_resume_at(snapshot(said)) == (stream._pause, ["whole,", "the"])
+    assert stream._pause_to_resume_at(snapshot([]))[0] is stream._pause
+    # The partial decode that heard the speaker go on heard another word ("in football").
+    stream._heard = (2.5, ["on", "the", "wholesome", "type"])
+    assert stream._pause_to_resume_at(snapshot(said)) == (None, [])
+    stream._heard = (1.5, ["on", "the", "whole"])  # it heard too little after the pause
+    assert stream._pause_to_resume_at(snapshot(said)) == (None, [])
+    stream._heard = (2.5, ["on", "the", "whole", "the", "type"])
+    # A word committed since ends after the pause: the decode starts at that word.
+    assert stream._pause_to_resume_at(snapshot([*said, Word(0.8, 1.4, " whole")]))[0] is None
+    assert stream._pause_to_resume_at(snapshot(said, window_start=0.5))[0] is None  # window cut
+    stream.config = replace(stt.settings, resume_after_pause=False)
+    assert stream._pause_to_resume_at(snapshot(said))[0] is None
+    stream.close()
+
+
+def test_a_pause_the_speaker_talked_over_is_joined_as_the_partial_decode_heard_it():
+    """The pause's decode heard nothing after its words and ended them as a sentence; the
+    decode resumed after it starts a segment, capitalized (as they came back in the server:
+    "on the whole. The type of this book may be considered. the Neplu-ultra."). The partial
+    decode that heard both sides says how they join."""
+    from ovos_stt_plugin_whisper_streaming.streaming import _continued, _open_ended
+
+    assert _open_ended("on the whole.") == "on the whole"
+    assert _open_ended("Now...") == "Now"
+    assert _open_ended('He said "stop!"') == 'He said "stop!"'  # (a quote is left as it is)
+    tail = " The type of this book."
+    assert _continued("on the whole.", tail, ["whole,", "the"]) == (
+        "on the whole, the type of this book."
+    )
+    assert (
+        _continued("on the whole.", tail, ["whole.", "The"])
+        == "on the whole. The type of this book."
+    )
+    assert _continued("I went to.", " Germany.", ["to", "Germany"]) == "I went to Germany."
+    assert _continued("in what...", " looks like it.", ["what", "looks"]) == (
+        "in what looks like it."
+    )
+    assert _continued("Roman character.", " , not only.", ["character,", "not"]) == (
+        "Roman character, not only."
+    )
+    assert _continued("Ask not!", " ", ["not!"]) == "Ask not!"
+
+
 def test_words_a_resumed_decode_writes_again_are_dropped():
     from ovos_stt_plugin_whisper_streaming.engine import Word
     from ovos_stt_plugin_whisper_streaming.streaming import _after_committed
@@ -549,13 +653,15 @@ def test_speech_evidence_tells_speech_from_noise(stt, corpus):
         assert stream.speech_evidence is None
         stream.feed(pcm)
         text = stream.peek()
-        judged[name] = (text, stream.speech_evidence)
+        judged[name] = (text, stream.speech_evidence, stream._pause)
         stream.close()
-    text, evidence = judged["speech"]
+    text, evidence, pause = judged["speech"]
     assert evidence.no_speech_prob < 0.2 and evidence.words == len(text.split()) > 3, judged
     assert evidence.avg_logprob is not None and evidence.avg_logprob > -1.0, judged
-    text, evidence = judged["noise"]
+    assert pause is not None and pause.text == text  # a place to resume if the speaker goes on
+    text, evidence, pause = judged["noise"]
     assert evidence.no_speech_prob > 0.5 or not text, judged
+    assert pause is None  # what Whisper heard in the noise is no place to resume
 
 
 def test_partials_arrive_in_real_time_and_grow_monotonically(stt, corpus):
@@ -729,6 +835,7 @@ def test_missing_model_names_it_and_how_to_get_it(tmp_path, monkeypatch):
         ({"final_decode": "resumed"}, "final_decode"),
         ({"final_word_timestamps": "yes"}, "final_word_timestamps"),
         ({"final_timestamps": 1}, "final_timestamps"),
+        ({"resume_after_pause": "yes"}, "resume_after_pause"),
         ({"final_encoder_window_s": 5}, "final_encoder_window_s"),
     ],
 )

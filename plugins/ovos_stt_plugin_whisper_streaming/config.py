@@ -71,6 +71,9 @@ class WhisperSTTConfig:
     # (up to max_window_s) and keep the words after the committed ones. "tail": only the
     # uncommitted tail audio plus final_context_s before it (measured 0.4 WER points worse).
     final_decode: str = "resume"
+    # With "resume": a pause the speaker talked over, whose decode had finished, is where the
+    # next pause's decode starts (its text is everything said before it).
+    resume_after_pause: bool = True
     final_context_s: float = 3.0
     # A pause's decode when nothing is committed in the window (short turns; the decoder works
     # on the whole turn). Word times only serve to drop committed words, so none are computed
@@ -123,7 +126,7 @@ class WhisperSTTConfig:
             value = self.final_cpu_threads
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail("final_cpu_threads", "must be a positive integer (or null: cpu_threads)")
-        for key in ("final_word_timestamps", "final_timestamps"):
+        for key in ("final_word_timestamps", "final_timestamps", "resume_after_pause"):
             if not isinstance(getattr(self, key), bool):
                 fail(key, "must be true or false")
         for key in ("decode_interval_ms", "min_first_decode_ms", "prompt_chars"):

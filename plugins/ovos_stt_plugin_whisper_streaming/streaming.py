@@ -10,20 +10,23 @@ max_window_s, and the committed text before the cut becomes the prompt.
 A pause's decode (`peek`, `finish`) does not grow with the turn: committed words stay committed,
 and with final_decode "resume" the decoder starts at the last committed word, with the committed
 words as its prompt, so it only writes the uncommitted tail (the encoder still hears the
-window). It never waits for a partial decode in flight: that one is abandoned
-(stopped at its next engine call; one already writing its tokens runs to its end, and its words
-count for the agreement) and the pause's decode starts at once on the engine's final lane. It
-reads the stream's state without changing it, so feeding may go on; a peek the speaker talks
-over is abandoned (`abandon_peek`) and stops at its next engine call.
+window); or, when it is later, in the quiet of a pause the speaker talked over, whose decode
+had finished (`resume_after_pause`), with that decode's text as its prompt. It never waits for
+a partial decode in flight: that one is abandoned (stopped at its next engine call; one already
+writing its tokens runs to its end, and its words count for the agreement) and the pause's
+decode starts at once on the engine's final lane. It reads the stream's state without changing
+it, so feeding may go on; a peek the speaker talks over is abandoned (`abandon_peek`) and stops
+at its next engine call.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +42,13 @@ TextCallback = Callable[[str], None]
 
 # A resumed decode writes again at most this many committed words before the new ones.
 _MOST_REPEATED = 8
+# A pause's text is a place to resume only when Whisper is this sure it heard speech (its
+# no-speech probability below it): a "You" heard in a click scores well above.
+_SURE_OF_SPEECH = 0.3
+# ...and when a partial decode heard this much audio after it, and the same words before it.
+_HEARD_AFTER_S = 0.8
+_SENTENCE_END = re.compile(r"[.!?…]+$")
+_MARKS_AT_END = re.compile(r"[.!?…,;:]*$")
 
 
 @dataclass
@@ -51,7 +61,8 @@ class StreamStats:
     final_decode_s: float = 0.0
     peek_wait_s: float = 0.0  # the last peek/finish: from asked to its decode starting
     peek_decode_s: float = 0.0  # the last peek/finish: its decode
-    # How the last peek/finish decoded: "resume" (from the last committed word), "prefix"
+    # How the last peek/finish decoded: "pause" (from the quiet of the last pause the speaker
+    # talked over), "resume" (from the last committed word), "prefix"
     # (committed words forced), "words" (whole window with word times, committed words dropped
     # by time) or "text" (nothing committed in the window: its text as is, no word times).
     final_path: str = ""
@@ -85,6 +96,24 @@ class _Snapshot:
     committed: list[Word]
     in_window: list[Word]
     last_committed_time: float
+
+    @property
+    def end(self) -> float:
+        return self.window_start + len(self.window) / WHISPER_RATE
+
+
+@dataclass(frozen=True)
+class _Pause:
+    """A pause's decode that finished: its text holds every word said before `at` (the end of
+    the audio it heard, in the quiet of a pause). When the speaker goes on, a later pause's
+    decode may start there instead of at the last committed word: in a turn with hesitations
+    the pauses stop the partial decodes, and long turns reached their end with few words
+    committed (2-12 in 6-11 s)."""
+
+    at: float  # stream seconds
+    window_start: float
+    text: str  # the whole text so far
+    in_window: list[Word]  # its words in the window (the committed ones and the tail; no times)
 
 
 class StreamingTranscriber:
@@ -137,6 +166,9 @@ class StreamingTranscriber:
         # Bumped by abandon_peek(): a peek started before it stops at its next engine call.
         self._peek_generation = 0
         self._evidence: SpeechEvidence | None = None
+        self._pause: _Pause | None = None  # the last pause's finished decode
+        # The latest partial decode: where its audio ended, and its words as written.
+        self._heard: tuple[float, list[str]] = (0.0, [])
         self._in_flight = False  # a partial decode is running
         self._stopping = False
         self._final: str | None = None
@@ -207,7 +239,7 @@ class StreamingTranscriber:
             # Decoded before the speaker went on: the words so far, for reading ahead (the
             # partial decode it abandoned would have given them; in a turn with hesitations the
             # pauses abandon every partial decode, and the reader had nothing new for seconds).
-            self._emit(self.on_hypothesis, text)
+            self._emit(self.on_hypothesis, _open_ended(text))
         return ""
 
     def abandon_peek(self) -> None:
@@ -325,6 +357,9 @@ class StreamingTranscriber:
             # Words at the end of the window have the least context: hold them back a little.
             until = window_start + len(window) / WHISPER_RATE - self.config.commit_holdback_s
             committed = self._agreement.flush(until)
+            words = self._agreement.committed + self._agreement.pending()
+            written = [w.text.strip() for w in words if word_key(w.text)]
+            self._heard = (window_start + len(window) / WHISPER_RATE, written)
             text, hypothesis = None, ""
             if not beside_a_pause:
                 hypothesis = join_words(self._agreement.committed + self._agreement.pending())
@@ -401,19 +436,26 @@ class StreamingTranscriber:
                 drop = int(round((starts[0] - 0.05 - offset) * WHISPER_RATE))
                 window, offset = window[drop:], starts[0] - 0.05
         resume_s = None
-        if mode == "resume" and snap.in_window:
+        text = join_words(snap.committed)
+        known = snap.in_window  # the words said in the window before resume_s
+        pause, heard = self._pause_to_resume_at(snap) if mode == "resume" else (None, [])
+        if pause is not None:
+            # The decoder starts in the quiet of the last pause the speaker talked over, with
+            # everything said before it as its prompt: it writes only what came after.
+            resume_s, text, known = pause.at - offset, _open_ended(pause.text), pause.in_window
+        elif mode == "resume" and snap.in_window:
             # The decoder starts at the last committed word, with the committed words as its
             # prompt (with none or only the last few it started early, late or over in most of
             # 20 long clips; with all of them, over in 3, and those words are dropped below).
             resume_s = snap.in_window[-1].start - offset
-            prompt = _tail_chars(
-                f"{self.prompt} {join_words(snap.committed)}", self.config.prompt_chars
-            )
-        text = join_words(snap.committed)
+        if resume_s is not None:
+            prompt = _tail_chars(f"{self.prompt} {text}", self.config.prompt_chars)
         self._evidence = None
         encoder_s = 0.0
         if prefix:
             path = "prefix"
+        elif pause is not None:
+            path = "pause"
         elif resume_s is not None:
             path = "resume"
         elif snap.in_window or self.config.final_word_timestamps:
@@ -448,8 +490,8 @@ class StreamingTranscriber:
             if prefix:
                 text = (text + _after_restart(decoded.raw_text, snap.in_window)).strip()
             elif resume_s is not None:
-                tail = _after_committed(decoded.raw_text, snap.in_window)
-                text = (text + _after_restart(tail, snap.in_window)).strip()
+                tail = _after_restart(_after_committed(decoded.raw_text, known), known)
+                text = _continued(pause.text, tail, heard) if pause else (text + tail).strip()
             elif not words:
                 text = (text + " " + decoded.text).strip()
             else:
@@ -464,13 +506,18 @@ class StreamingTranscriber:
                 )
         self.stats.peek_decode_s = time.perf_counter() - started
         self.stats.final_path = path
+        evidence = self._evidence
+        if kind == "peek" and text and evidence and evidence.no_speech_prob < _SURE_OF_SPEECH:
+            with self._state:
+                self._pause = _Pause(snap.end, snap.window_start, text, _words_of(text, snap))
         LOG.debug(
-            "%s: waited %.0f ms, decoded %.1f s (%d committed words in it, %s) in %.0f ms "
+            "%s: waited %.0f ms, decoded %.1f s (%d words known before %.1f s, %s) in %.0f ms "
             "(encoder %.0f ms), %d partial decodes abandoned so far, %d fallbacks",
             kind,
             self.stats.peek_wait_s * 1000,
             len(window) / WHISPER_RATE,
-            len(snap.in_window),
+            len(known),
+            (resume_s or 0.0) + offset - snap.window_start,
             path,
             self.stats.peek_decode_s * 1000,
             encoder_s * 1000,
@@ -478,6 +525,29 @@ class StreamingTranscriber:
             self.stats.final_fallbacks,
         )
         return text
+
+    def _pause_to_resume_at(self, snap: _Snapshot) -> tuple[_Pause | None, list[str]]:
+        """The last pause's finished decode, when a decode of `snap` may start there: the
+        speaker went on after it, no word committed since ends after it, and a partial decode
+        that heard the speaker go on heard its words too. A pause's decode hears nothing after
+        its last word: on streams with a hesitation put in mid-phrase it wrote "in food" for
+        "in football" (bench/pause_resume.py), and the partial decode that heard the rest is
+        the second opinion that keeps such a word from standing. With the pause: that partial
+        decode's own writing of the pause's last word and of the word after it."""
+        with self._state:
+            pause, (heard_until, heard) = self._pause, self._heard
+        if (
+            not self.config.resume_after_pause
+            or pause is None
+            or pause.window_start != snap.window_start  # the window was cut since
+            or pause.at <= snap.last_committed_time
+            or heard_until < pause.at + _HEARD_AFTER_S
+        ):
+            return None, []
+        said = _keys(pause.text.split())
+        if not said or [word_key(w) for w in heard[: len(said)]] != said:
+            return None, []
+        return pause, heard[len(said) - 1 : len(said) + 1]
 
     def _emit(self, callback: TextCallback | None, text: str) -> None:
         if callback is None:
@@ -491,6 +561,41 @@ class StreamingTranscriber:
 def _shift(decoded: Decoded, offset: float) -> list[Word]:
     """The decode's words in stream time (the window started at `offset`)."""
     return [Word(w.start + offset, w.end + offset, w.text) for w in decoded.words]
+
+
+def _keys(words: Iterable[str]) -> list[str]:
+    """The words' keys, without the marks Whisper writes as words of their own ("-", "...")."""
+    return [key for key in map(word_key, words) if key]
+
+
+def _words_of(text: str, snap: _Snapshot) -> list[Word]:
+    """`text`'s words in `snap`'s window (without those committed before it), untimed."""
+    gone = len(snap.committed) - len(snap.in_window)
+    return [Word(snap.end, snap.end, " " + word) for word in text.split()[gone:]]
+
+
+def _open_ended(text: str) -> str:
+    """A pause's text as the start of what the speaker goes on saying: the decode that wrote
+    it heard nothing after it and ended it as a sentence ("on the whole." → "on the whole")."""
+    return _SENTENCE_END.sub("", text.rstrip())
+
+
+def _continued(before: str, tail: str, heard: list[str]) -> str:
+    """The text of a pause the speaker talked over and what a decode resumed after it wrote,
+    joined as the partial decode that heard both sides wrote them (`heard`: its pause's last
+    word and the word after it). The pause's decode heard nothing after its words and ended
+    them as a sentence, and the resumed decode starts a segment, capitalized: "on the whole.
+    The type of this book" where the partial decode heard "on the whole, the type"."""
+    tail = tail.strip()
+    if not tail or not heard or _SENTENCE_END.search(heard[0]):
+        return f"{before.strip()} {tail}".strip()  # a sentence ends there
+    joined = _MARKS_AT_END.sub("", before.rstrip()) + _MARKS_AT_END.search(heard[0]).group()
+    if tail[0] in ",;:":
+        return _MARKS_AT_END.sub("", joined) + tail
+    first, _, rest = tail.partition(" ")
+    if len(heard) > 1 and heard[1][:1].islower() and word_key(heard[1]) == word_key(first):
+        first = first[:1].lower() + first[1:]
+    return f"{joined} {first} {rest}".rstrip()
 
 
 def _tail_chars(text: str, chars: int) -> str:
