@@ -549,6 +549,12 @@ def test_a_pause_is_resumed_at_only_where_a_later_partial_decode_heard_its_words
     # The partial decode that heard the speaker go on heard another word ("in football").
     stream._heard = (2.5, ["on", "the", "wholesome", "type"])
     assert stream._pause_to_resume_at(snapshot(said)) == (None, [])
+    # A word before the last three heard otherwise is no matter; committed otherwise is.
+    stream._pause = _Pause(1.2, 0.0, "so on the whole.", [])
+    stream._heard = (2.5, ["sew", "on", "the", "whole", "the"])
+    assert stream._pause_to_resume_at(snapshot([]))[0] is stream._pause
+    assert stream._pause_to_resume_at(snapshot([Word(0.0, 0.2, " sew")]))[0] is None
+    stream._pause = _Pause(1.2, 0.0, "on the whole...", [])
     stream._heard = (1.5, ["on", "the", "whole"])  # it heard too little after the pause
     assert stream._pause_to_resume_at(snapshot(said)) == (None, [])
     stream._heard = (2.5, ["on", "the", "whole", "the", "type"])

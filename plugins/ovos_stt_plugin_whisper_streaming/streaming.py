@@ -47,6 +47,7 @@ _MOST_REPEATED = 8
 _SURE_OF_SPEECH = 0.3
 # ...and when a partial decode heard this much audio after it, and the same words before it.
 _HEARD_AFTER_S = 0.8
+_HEARD_AGAIN = 3  # its last words that the partial decode must have heard too
 _SENTENCE_END = re.compile(r"[.!?…]+$")
 _MARKS_AT_END = re.compile(r"[.!?…,;:]*$")
 
@@ -490,7 +491,12 @@ class StreamingTranscriber:
             if prefix:
                 text = (text + _after_restart(decoded.raw_text, snap.in_window)).strip()
             elif resume_s is not None:
-                tail = _after_restart(_after_committed(decoded.raw_text, known), known)
+                tail = decoded.raw_text
+                if not (pause and _keys(tail.split()[:1]) == _keys(heard[1:2])):
+                    # (where it starts with the word heard after the pause, it wrote nothing
+                    # again: "accept that." + "That was a bonus")
+                    tail = _after_committed(tail, known)
+                tail = _after_restart(tail, known)
                 text = _continued(pause.text, tail, heard) if pause else (text + tail).strip()
             elif not words:
                 text = (text + " " + decoded.text).strip()
@@ -528,9 +534,9 @@ class StreamingTranscriber:
 
     def _pause_to_resume_at(self, snap: _Snapshot) -> tuple[_Pause | None, list[str]]:
         """The last pause's finished decode, when a decode of `snap` may start there: the
-        speaker went on after it, no word committed since ends after it, and a partial decode
-        that heard the speaker go on heard its words too. A pause's decode hears nothing after
-        its last word: on streams with a hesitation put in mid-phrase it wrote "in food" for
+        speaker went on after it, the words committed since are its own and end before it, and
+        a partial decode that heard the speaker go on heard its last words too. A pause's
+        decode hears nothing after its last word: on streams with a hesitation put in mid-phrase it wrote "in food" for
         "in football" (bench/pause_resume.py), and the partial decode that heard the rest is
         the second opinion that keeps such a word from standing. With the pause: that partial
         decode's own writing of the pause's last word and of the word after it."""
@@ -545,9 +551,11 @@ class StreamingTranscriber:
         ):
             return None, []
         said = _keys(pause.text.split())
-        if not said or [word_key(w) for w in heard[: len(said)]] != said:
+        committed = _keys(w.text for w in snap.committed)
+        at = _heard_again(said, [word_key(w) for w in heard])
+        if at is None or said[: len(committed)] != committed:  # (partials stay its prefix)
             return None, []
-        return pause, heard[len(said) - 1 : len(said) + 1]
+        return pause, heard[at : at + 2]
 
     def _emit(self, callback: TextCallback | None, text: str) -> None:
         if callback is None:
@@ -566,6 +574,19 @@ def _shift(decoded: Decoded, offset: float) -> list[Word]:
 def _keys(words: Iterable[str]) -> list[str]:
     """The words' keys, without the marks Whisper writes as words of their own ("-", "...")."""
     return [key for key in map(word_key, words) if key]
+
+
+def _heard_again(said: list[str], heard: list[str]) -> int | None:
+    """Where in `heard` (a later decode's word keys) the last words of `said` are, the same
+    and in the same place give or take a few words (a word heard otherwise before them,
+    "Nepluultra" / "Nepelu Ultra", is the pause's decode's as much as theirs): the index of
+    the last of them, or None."""
+    if not said:
+        return None
+    n = min(_HEARD_AGAIN, len(said))
+    starts = range(max(0, len(said) - n - 3), min(len(heard) - n, len(said) - n + 3) + 1)
+    found = [j for j in starts if heard[j : j + n] == said[-n:]]
+    return min(found, key=lambda j: abs(j - (len(said) - n))) + n - 1 if found else None
 
 
 def _words_of(text: str, snap: _Snapshot) -> list[Word]:
