@@ -45,7 +45,7 @@ _MOST_REPEATED = 8
 # A pause's text is a place to resume only when Whisper is this sure it heard speech (its
 # no-speech probability below it): a "You" heard in a click scores well above.
 _SURE_OF_SPEECH = 0.3
-# ...and when a partial decode heard this much audio after it, and the same words before it.
+# ...and when a later partial decode heard this much audio after it, and its last words.
 _HEARD_AFTER_S = 0.8
 _HEARD_AGAIN = 3  # its last words that the partial decode must have heard too
 _SENTENCE_END = re.compile(r"[.!?…]+$")
@@ -536,10 +536,11 @@ class StreamingTranscriber:
         """The last pause's finished decode, when a decode of `snap` may start there: the
         speaker went on after it, the words committed since are its own and end before it, and
         a partial decode that heard the speaker go on heard its last words too. A pause's
-        decode hears nothing after its last word: on streams with a hesitation put in mid-phrase it wrote "in food" for
-        "in football" (bench/pause_resume.py), and the partial decode that heard the rest is
-        the second opinion that keeps such a word from standing. With the pause: that partial
-        decode's own writing of the pause's last word and of the word after it."""
+        decode hears nothing after its last word: on streams with a hesitation put in
+        mid-phrase it wrote "in food" for "in football" (bench/pause_resume.py), and the
+        partial decode that heard the rest is the second opinion that keeps such a word from
+        standing. With the pause: that partial decode's own writing of the pause's last word
+        and of the word after it."""
         with self._state:
             pause, (heard_until, heard) = self._pause, self._heard
         if (
