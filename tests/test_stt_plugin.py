@@ -486,7 +486,7 @@ def test_a_resumed_pause_decode_writes_only_the_tail_and_hears_as_well(stt, corp
 
 def test_a_pause_decode_resumes_after_a_pause_the_speaker_talked_over(stt, corpus, monkeypatch):
     """The speaker went on after a pause whose decode had finished, and a partial decode heard
-    its words again: the next pause's decode starts in the quiet of that pause, with its text
+    its last words again: the next pause's decode starts in the quiet of that pause, with its text
     as the prompt (`resume_after_pause`), and writes only what was said after it. Two clips
     said one after the other, nothing committed in between (as in a server turn whose
     hesitations stop the partial decodes): where it resumes, the decoder writes about half
@@ -530,7 +530,7 @@ def test_a_pause_decode_resumes_after_a_pause_the_speaker_talked_over(stt, corpu
     assert steps_where[True] < 0.7 * steps_where[False]
 
 
-def test_a_pause_is_resumed_at_only_where_a_later_partial_decode_heard_its_words(stt):
+def test_a_pause_is_resumed_at_only_where_a_later_partial_decode_heard_its_last_words(stt):
     from ovos_stt_plugin_whisper_streaming.engine import Word
     from ovos_stt_plugin_whisper_streaming.streaming import _Pause, _Snapshot
 
