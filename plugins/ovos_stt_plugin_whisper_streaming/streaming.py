@@ -451,7 +451,7 @@ class StreamingTranscriber:
             resume_s = snap.in_window[-1].start - offset
         if resume_s is not None:
             prompt = _tail_chars(f"{self.prompt} {text}", self.config.prompt_chars)
-        self._evidence = None
+        self._evidence = evidence = None
         encoder_s = 0.0
         if prefix:
             path = "prefix"
@@ -507,12 +507,13 @@ class StreamingTranscriber:
                 )
                 text = join_words(snap.committed + tail)
             if decoded.no_speech_prob is not None:
-                self._evidence = SpeechEvidence(
+                evidence = SpeechEvidence(
                     decoded.no_speech_prob, decoded.avg_logprob, len(text.split())
                 )
+                self._evidence = evidence
         self.stats.peek_decode_s = time.perf_counter() - started
         self.stats.final_path = path
-        evidence = self._evidence
+        # This decode's own evidence: a peek and a finish may overlap on one stream.
         if kind == "peek" and text and evidence and evidence.no_speech_prob < _SURE_OF_SPEECH:
             with self._state:
                 self._pause = _Pause(snap.end, snap.window_start, text, _words_of(text, snap))
