@@ -15,8 +15,10 @@ the whole turn is decoded, as in most short conversation turns). On each stream 
 `--variant NAME=JSON` (plugin settings) then peeks (a peek reads the stream without changing
 it), in an order that rotates per clip and run, so machine load hits every variant alike.
 Reported per variant and state: peek ms median/p95 for short (<= 3.5 s) and long (>= 6 s)
-clips, WER, temperature fallbacks, which decode path ran; `--busy` keeps the partial lane
-decoding meanwhile (another stream's partials).
+clips, WER, temperature fallbacks, which decode path ran; `--busy` keeps a partial lane of the
+variant's own engine decoding meanwhile (a partial decode in flight as the pause opens, and
+another stream's partials): `--busy --variant nice0='{"partial_nice": 0}' --variant
+nice19='{"partial_nice": 19}'` measures the partial decodes' priority (engine.py).
 With BENCH_OTHER_CHECKOUT set (bench/compare.py) the plugin is imported from that checkout.
 """
 
@@ -171,20 +173,47 @@ BEFORE = {
 }
 
 
-def _busy_partial_lane(stt: WhisperStreamingSTT, clip: dict, stop: threading.Event) -> None:
-    """Partial-lane decodes back to back, as a stream's worker does while a user speaks."""
-    audio = to_whisper_audio(clip["pcm"], RATE)
-    while not stop.is_set():
-        stt.engine.decode(
-            audio,
-            "en",
-            beam_size=1,
-            word_timestamps=True,
-            fallback=False,
-            encoder_window_s=stt.settings.encoder_window_s,
-            complete=False,
-            partial=True,
-        )
+class _BusyPartialLane:
+    """Partial decodes back to back, as a stream's worker does while a user speaks, on the
+    engine of the variant about to peek: `on(engine)` returns once one has started there, so
+    each peek finds a partial decode in flight (a pause in the server stops the next one, not
+    the one running)."""
+
+    def __init__(self, clip: dict, settings: dict) -> None:
+        self.audio = to_whisper_audio(clip["pcm"], RATE)
+        self.settings = settings
+        self.engine = None
+        self.started = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def on(self, engine) -> None:
+        self.engine = engine
+        self.started.clear()
+        self.started.wait(30)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            engine = self.engine
+            if engine is None:
+                time.sleep(0.01)
+                continue
+            self.started.set()
+            engine.decode(
+                self.audio,
+                "en",
+                beam_size=1,
+                word_timestamps=True,
+                fallback=False,
+                encoder_window_s=self.settings["encoder_window_s"],
+                complete=False,
+                partial=True,
+            )
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
@@ -208,12 +237,10 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
     rows: dict[str, dict[str, list]] = {
         n: {s: [None] * len(clips) for s in ("streamed", "fresh")} for n in names
     }
-    stop = threading.Event()
     busy = None
     if args.busy:
         longest = max(clips, key=lambda c: len(c["pcm"]))
-        busy = threading.Thread(target=_busy_partial_lane, args=(feeder, longest, stop))
-        busy.start()
+        busy = _BusyPartialLane(longest, {"encoder_window_s": feeder.settings.encoder_window_s})
     turn = 0
     try:
         for i, clip in enumerate(clips):
@@ -227,6 +254,8 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
                     order = names[turn % len(names) :] + names[: turn % len(names)]
                     for name in order:
                         stream.engine, stream.config = plugins[name].engine, plugins[name].settings
+                        if busy:
+                            busy.on(stream.engine)
                         fallbacks = stream.stats.final_fallbacks
                         text = stream.peek()
                         row = rows[name][state][i] or {"times": []}
@@ -239,9 +268,8 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
                         rows[name][state][i] = row
                 stream.close()
     finally:
-        stop.set()
         if busy:
-            busy.join()
+            busy.close()
 
     def summary(name: str, state: str) -> dict:
         got = rows[name][state]

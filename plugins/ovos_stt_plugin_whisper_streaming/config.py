@@ -27,10 +27,9 @@ class WhisperSTTConfig:
     # token-by-token decoder, where a second thread costs more in sync than it gives (on 2 cores:
     # 1 thread ~250 ms per final, 2 threads ~290 ms, ~370 ms when anything else runs).
     cpu_threads: int = 1
-    # Threads of the final lane (peeks, finals, batch): another number gives that lane its own
-    # model replica, whose encoder runs on them; a short window's tokens are then written on
-    # the shared model's one thread, faster for the decoder's small steps (engine.py,
-    # `_decoder_for`). None: cpu_threads. Default 2 (1 on one core). Measured (stt_bench.py --mode
+    # Threads of the final lane (peeks, finals, batch): its model replica's encoder runs on
+    # them; a short window's tokens are written on a one-thread model, faster for the decoder's
+    # small steps (engine.py, `_decoder_for`). None: cpu_threads. Default 2 (1 on one core). Measured (stt_bench.py --mode
     # pause, 16 clips, beam 5, 2 cores shared with other work): 2 threads cut the median pause
     # decode 686 → 559 ms with the partial lane idle but raised it 673 → 802 ms with it busy. In
     # the server, where the LLM's reading ahead steps aside for a pause's decode, 40 turns of a
@@ -42,6 +41,9 @@ class WhisperSTTConfig:
     # speaking at once got half the partial decodes each (30 abandoned in 24 turns of the pair
     # against 17 with two); two sessions' first audio 687 -> 638 ms median (voice_latency.py).
     partial_lanes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # The partial lanes' threads run at this nice value (0-19; 0: the process's own): a partial
+    # decode in flight when a pause opens yields the CPU to the pause's decode (engine.py).
+    partial_nice: int = 19
     lang: str = "en"  # OVOS language tag; OPM fills it from the global `lang`
     language: str | None = None  # Whisper language code override (e.g. "en"); None: from lang
     # Beam per decode kind, measured (bench/stt_bench.py). Batch: 5. Partials: 1, re-decoded
@@ -120,6 +122,9 @@ class WhisperSTTConfig:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail(key, "must be a positive integer")
+        nice = self.partial_nice
+        if not isinstance(nice, int) or isinstance(nice, bool) or not 0 <= nice <= 19:
+            fail("partial_nice", "must be an integer from 0 to 19")
         if self.partial_lanes > MAX_PARTIAL_LANES:  # each lane is a model worker
             fail("partial_lanes", f"must be at most {MAX_PARTIAL_LANES}")
         if self.final_cpu_threads is not None:

@@ -15,6 +15,7 @@ from faster_whisper import WhisperModel
 
 from . import short_window
 from .audio import WHISPER_RATE
+from .priority import threads_started_at_nice
 from .short_window import Abandoned
 
 __all__ = ["Abandoned", "Decoded", "Segment", "WhisperEngine", "Word", "get_engine"]
@@ -68,17 +69,17 @@ class Decoded:
 
 class WhisperEngine:
     """Wraps WhisperModel with an explicit CPU budget. Lanes, each one decode at a time:
-    `partial_lanes` for the streams' frequent re-decodes, one `final` for peeks, finals and
-    batch calls. So a pause's decode never queues behind a partial one (CTranslate2 runs one
-    call per worker: the model has one per lane), and two sessions speaking at once each get
-    their partial decodes (on one lane, each got half of them, agreed on fewer words, and its
-    pauses decoded more of the turn). A final decode that finds the final lane busy (another
-    session's pause) and a partial lane free takes it rather than queue: two sessions' pauses
-    decode side by side.
+    `partial_lanes` for the streams' frequent re-decodes, two `final` lanes for peeks, finals
+    and batch calls. So a pause's decode never queues behind a partial one (CTranslate2 runs one
+    call per worker: each lane has its own), and two sessions speaking at once each get their
+    partial decodes (on one lane, each got half of them, agreed on fewer words, and its pauses
+    decoded more of the turn). The first final lane encodes on `final_cpu_threads` and writes
+    the tokens on one thread (`_decoder_for`); the second, for another session's pause at the
+    same time, does both on one thread, beside the first instead of queueing behind it.
 
-    final_cpu_threads (when it differs from cpu_threads): the final lane gets its own model
-    replica with that many threads (a second copy of the weights), the partial lanes keep
-    cpu_threads."""
+    The partial lanes' model is loaded on threads of lower priority (`partial_nice`,
+    priority.py): a partial decode still running when a pause opens (CTranslate2 cannot stop a
+    call half-way) takes no CPU time from the pause's decode, the LLM or the TTS."""
 
     def __init__(
         self,
@@ -87,43 +88,47 @@ class WhisperEngine:
         cpu_threads: int = 1,
         final_cpu_threads: int | None = None,
         partial_lanes: int = 1,
+        partial_nice: int = 0,
     ) -> None:
         self.model_dir = Path(model_dir)
         final_cpu_threads = final_cpu_threads or cpu_threads
         self.partial_lanes = max(1, partial_lanes)
         LOG.info(
-            "loading Whisper %s (%s, %d threads, final lane %d)",
+            "loading Whisper %s (%s, %d threads, final lane %d, partial decodes at nice %d)",
             model_dir,
             compute_type,
             cpu_threads,
             final_cpu_threads,
+            partial_nice,
         )
-        # local_files_only: a folder path never triggers a hub lookup.
-        self.model = WhisperModel(
-            str(model_dir),
-            device="cpu",
-            compute_type=compute_type,
-            cpu_threads=cpu_threads,
-            # One per partial lane and one for the final lane (or its decoder); CPU replicas
-            # share the weights.
-            num_workers=self.partial_lanes + 1,
-            local_files_only=True,
-        )
-        self.final_model = self.model
-        if final_cpu_threads != cpu_threads:
-            self.final_model = WhisperModel(
+
+        def load(threads: int, workers: int) -> WhisperModel:
+            # local_files_only: a folder path never triggers a hub lookup. A model's workers
+            # share its weights; another model loads them again (tiny.en int8: ~40 MB).
+            return WhisperModel(
                 str(model_dir),
                 device="cpu",
                 compute_type=compute_type,
-                cpu_threads=final_cpu_threads,
-                num_workers=1,  # the final lane only
+                cpu_threads=threads,
+                num_workers=workers,
                 local_files_only=True,
             )
+
+        with threads_started_at_nice(partial_nice):
+            self.model = load(cpu_threads, self.partial_lanes)
+        # One thread: the first final lane's tokens and the second final lane's whole decode.
+        self.final_decoder = load(1, 2)
+        self.final_model = self.final_decoder
+        if final_cpu_threads != 1:
+            self.final_model = load(final_cpu_threads, 1)  # the first final lane's encoder
         self.multilingual = bool(self.model.model.is_multilingual)
         # Held only through lane(): a lock taken elsewhere would be released without waking a
         # decode that waits for a lane.
-        self._final_lock = threading.Lock()
-        self._partial_locks = [threading.Lock() for _ in range(self.partial_lanes)]
+        self._final_lanes = [
+            (threading.Lock(), self.final_model),
+            (threading.Lock(), self.final_decoder),
+        ]
+        self._partial_lanes = [(threading.Lock(), self.model) for _ in range(self.partial_lanes)]
         self._lane_freed = threading.Condition()  # a decode waits on it for a lane
 
     def supports(self, language: str) -> bool:
@@ -225,20 +230,18 @@ class WhisperEngine:
 
     def _decoder_for(self, model: WhisperModel) -> WhisperModel:
         """The model whose decoder writes a short window's tokens after `model` encoded it.
-        The final lane's replica encodes on its threads, but its token-by-token steps run
-        faster on one thread (small matrices: a second thread costs more in sync than it
-        gives): the shared one-thread model, which keeps a worker free for it (one per partial
-        lane, and this one). Measured on 2 cores, 24 corpus clips, beam 2 with
+        The first final lane's replica encodes on its threads, but its token-by-token steps
+        run faster on one thread (small matrices: a second thread costs more in sync than it
+        gives): the one-thread model. Measured on 2 cores, 24 corpus clips, beam 2 with
         timestamps after the same 2-thread encoder: 360 → 187 ms median (with the other core
         busy: 311 → 227 ms), the same tokens in all 24."""
-        return self.model if model is self.final_model else model
+        return self.final_decoder if model is self.final_model else model
 
     @contextmanager
     def lane(self, partial: bool) -> Iterator[WhisperModel]:
         """Hold a lane for one decode; the model to decode with. A partial decode takes a free
-        partial lane, else waits for one; a final takes the final lane, else a free partial
-        lane, else waits for either."""
-        lock, model = self._free_lane(partial)
+        partial lane, a final a free final lane (the first when both are); else each waits."""
+        lock, model = self._free_lane(self._partial_lanes if partial else self._final_lanes)
         try:
             yield model
         finally:
@@ -246,16 +249,16 @@ class WhisperEngine:
             with self._lane_freed:
                 self._lane_freed.notify_all()
 
-    def _free_lane(self, partial: bool) -> tuple[threading.Lock, WhisperModel]:
+    def _free_lane(
+        self, lanes: list[tuple[threading.Lock, WhisperModel]]
+    ) -> tuple[threading.Lock, WhisperModel]:
         with self._lane_freed:
             while True:
-                if not partial and self._final_lock.acquire(blocking=False):
-                    return self._final_lock, self.final_model
-                for lock in self._partial_locks:
+                for index, (lock, model) in enumerate(lanes):
                     if lock.acquire(blocking=False):
-                        if not partial:
-                            LOG.debug("final lane busy: decoding on a partial lane")
-                        return lock, self.model
+                        if index and lanes is self._final_lanes:
+                            LOG.debug("final lane busy: decoding on the second one")
+                        return lock, model
                 self._lane_freed.wait()
 
 
@@ -266,8 +269,14 @@ def get_engine(
     cpu_threads: int = 1,
     final_cpu_threads: int | None = None,
     partial_lanes: int = 1,
+    partial_nice: int = 0,
 ) -> WhisperEngine:
-    """Models are big: one per (folder, compute type, threads, lanes) per process."""
+    """Models are big: one per (folder, compute type, threads, lanes, nice) per process."""
     return WhisperEngine(
-        model_dir, compute_type, cpu_threads, final_cpu_threads or cpu_threads, partial_lanes
+        model_dir,
+        compute_type,
+        cpu_threads,
+        final_cpu_threads or cpu_threads,
+        partial_lanes,
+        partial_nice,
     )

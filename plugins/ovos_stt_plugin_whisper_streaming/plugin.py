@@ -68,6 +68,7 @@ class WhisperStreamingSTT(StreamingSTT):
             self.settings.cpu_threads,
             self.settings.final_cpu_threads or self.settings.cpu_threads,
             self.settings.partial_lanes,
+            self.settings.partial_nice,
         )
         self._check_language(self.settings.whisper_language)
         self.on_partial: TextCallback | None = self.config.get("on_partial")
