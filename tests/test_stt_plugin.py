@@ -407,9 +407,7 @@ def test_two_streams_decode_their_partials_side_by_side(stt, corpus):
     stream.close()
 
 
-def test_a_pause_decodes_on_the_second_final_lane_when_another_pause_holds_the_first(
-    stt, corpus
-):
+def test_a_pause_decodes_on_the_second_final_lane_when_another_pause_holds_the_first(stt, corpus):
     """Two sessions' pauses at once: the second decodes beside the first, on the second final
     lane (one thread), instead of queueing behind it; with both busy it waits for either, and
     never for a partial lane's low-priority threads."""
