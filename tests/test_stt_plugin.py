@@ -25,6 +25,7 @@ from ovos_stt_plugin_whisper_streaming import (
     resolve_model,
     short_window,
 )
+from ovos_stt_plugin_whisper_streaming.agreement import word_key
 from ovos_stt_plugin_whisper_streaming.audio import resample
 from ovos_stt_plugin_whisper_streaming.evaluation import normalize, word_error_rate
 from ovos_stt_plugin_whisper_streaming.models import cached_model_dir, is_model_dir
@@ -679,6 +680,67 @@ def test_a_pause_the_speaker_talked_over_is_joined_as_the_partial_decode_heard_i
         "Roman character, not only."
     )
     assert _continued("Ask not!", " ", ["not!"]) == "Ask not!"
+
+
+def test_a_decode_resumed_at_the_committed_words_is_joined_as_the_partial_decode_heard_it(
+    stt, corpus, monkeypatch
+):
+    """The decode resumed at the last committed word starts a segment, capitalized ("may be
+    considered The Nepelu Ultra" came back in the server): the latest partial decode, which
+    heard the committed words and what followed, says how they join. Where it heard the
+    committed words otherwise, nothing is changed."""
+    from ovos_stt_plugin_whisper_streaming.engine import Word
+    from ovos_stt_plugin_whisper_streaming.streaming import _Snapshot
+
+    stream = stt.new_stream(background=False, on_partial=None)
+    said = [Word(0.2, 0.5, " may"), Word(0.5, 0.7, " be"), Word(0.7, 1.2, " considered")]
+    snap = _Snapshot(np.zeros(3 * RATE, np.float32), 0.0, "", said, said, 1.2)
+    stream._heard = (2.5, ["may", "be", "considered", "the", "Nepelu"])
+    assert stream._heard_after_committed(snap) == ["considered", "the"]
+    stream._heard = (2.5, ["maybe", "considered", "the", "Nepelu"])
+    assert stream._heard_after_committed(snap) == []
+    stream._heard = (1.2, ["may", "be", "considered"])  # nothing heard after them
+    assert stream._heard_after_committed(snap) == []
+    stream.close()
+
+    # A real stream: the resumed decode's tail as Whisper starts a segment, capitalized.
+    clip = next(c for c in corpus if c["file"] == "ljspeech_LJ001-0026.wav")
+    decode = stt.engine.decode
+
+    def a_segment_starts(*args, **kwargs):
+        decoded = decode(*args, **kwargs)
+        if kwargs.get("resume_s") is not None and decoded.segments:
+            first = decoded.segments[0]
+            text = first.text.lstrip()
+            first = replace(first, text=" " + text[:1].upper() + text[1:])
+            decoded = replace(decoded, segments=[first, *decoded.segments[1:]])
+        return decoded
+
+    monkeypatch.setattr(stt.engine, "decode", a_segment_starts)
+    joined = 0
+    for clip in [c for c in corpus if c["duration_s"] > 6][:4]:
+        stream = stt.new_stream(background=False, on_partial=None)
+        heard: list[str] = []
+        ask = stream._heard_after_committed
+        monkeypatch.setattr(
+            stream, "_heard_after_committed", lambda snap, a=ask, h=heard: h.extend(a(snap)) or h
+        )
+        for i in range(0, len(clip["pcm"]), CHUNK):
+            stream.feed(clip["pcm"][i : i + CHUNK])
+        final = stream.finish()
+        assert word_error_rate([clip["text"]], [final]) <= 0.2, final
+        if stream.stats.final_path != "resume" or not heard or not heard[1][:1].islower():
+            continue
+        said = final.split()
+        at = [
+            b
+            for a, b in zip(said, said[1:], strict=False)
+            if a == heard[0] and word_key(b) == word_key(heard[1])
+        ]
+        if at:
+            joined += 1
+            assert at[-1][:1].islower(), (heard, final)  # not "considered The"
+    assert joined, "no decode resumed at committed words before a lower-case word"
 
 
 def test_words_a_resumed_decode_writes_again_are_dropped():
