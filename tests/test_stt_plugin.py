@@ -775,6 +775,28 @@ def test_words_a_resumed_decode_writes_again_are_dropped():
     # A short last word is not enough to call a different one before it a repeat.
     committed = words("the birth of the")
     assert _after_committed(" and the Roman", committed) == " and the Roman"
+    # Heard otherwise and split otherwise, up to the last committed word (a corpus stream:
+    # "Gothic letter got the letter was most often used").
+    committed = words("except in Italy, Gothic letter")
+    assert _after_committed(" got the letter was most often used.", committed) == (
+        " was most often used."
+    )
+    # ...but not new words that end on the same word, nor words too short to tell.
+    assert _after_committed(" and another letter was", committed) == " and another letter was"
+    committed = words("the birth of the")
+    assert _after_committed(" of a the one", committed) == " of a the one"
+
+
+def test_a_phrase_a_resumed_decode_writes_twice_at_its_end_is_written_once():
+    """At the very end of the audio Whisper may write the tail's last phrase again (a corpus
+    stream: "...years, not only by chauffeur. Not only by chauffeur.")."""
+    from ovos_stt_plugin_whisper_streaming.streaming import _without_echo
+
+    twice = " not only by chauffeur. Not only by chauffeur."
+    assert _without_echo(twice) == " not only by chauffeur."
+    assert _without_echo(" ask not, ask not.") == " ask not, ask not."  # two words: said so
+    assert _without_echo(" one two three four") == " one two three four"
+    assert _without_echo("") == ""
 
 
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():

@@ -42,6 +42,8 @@ TextCallback = Callable[[str], None]
 
 # A resumed decode writes again at most this many committed words before the new ones.
 _MOST_REPEATED = 8
+_ALIKE, _ALIKE_CHARS = 0.8, 8  # words written again, heard otherwise: how alike, how long
+_ECHO_WORDS = 3  # the shortest phrase a resumed decode's tail may write twice at its end
 # A pause's text is a place to resume only when Whisper is this sure it heard speech (its
 # no-speech probability below it): a "You" heard in a click scores well above.
 _SURE_OF_SPEECH = 0.3
@@ -499,7 +501,7 @@ class StreamingTranscriber:
                     # (where it starts with the word heard after the pause, it wrote nothing
                     # again: "accept that." + "That was a bonus")
                     tail = _after_committed(tail, known)
-                tail = _after_restart(tail, known)
+                tail = _without_echo(_after_restart(tail, known))
                 text = _continued(pause.text if pause else text, tail, heard)
             elif not words:
                 text = (text + " " + decoded.text).strip()
@@ -680,7 +682,30 @@ def _repeated(known: list[str], keys: list[str]) -> int:
         for m in range(1, min(len(known), _MOST_REPEATED) + 1):
             if "".join(keys[:n]) == "".join(known[-m:]):
                 return n
+    for n in range(min(len(keys), _MOST_REPEATED), 1, -1):
+        # Heard otherwise and split otherwise, up to the last committed word ("got the
+        # letter" after "Gothic letter"): alike in sound, spelled alike, of some length.
+        if keys[n - 1] != known[-1]:
+            continue
+        theirs = "".join(keys[:n])
+        for m in range(1, min(len(known), _MOST_REPEATED) + 1):
+            ours = "".join(known[-m:])
+            alike = difflib.SequenceMatcher(None, ours, theirs, autojunk=False).ratio()
+            if min(len(ours), len(theirs)) >= _ALIKE_CHARS and alike >= _ALIKE:
+                return n
     return 0
+
+
+def _without_echo(tail: str) -> str:
+    """A tail without its last phrase written twice over: at the very end of the audio Whisper
+    may write it again ("not only by chauffeur. Not only by chauffeur."); a run of three words
+    or more said twice in a row at the end of a turn is that, as a rule."""
+    said = tail.split()
+    keys = [word_key(w) for w in said]
+    for n in range(len(said) // 2, _ECHO_WORDS - 1, -1):
+        if keys[-n:] == keys[-2 * n : -n]:
+            return _words(said[:-n])
+    return tail
 
 
 def _after_restart(tail: str, prefix: list[Word]) -> str:
