@@ -71,13 +71,17 @@ def batch_pass(stt: WhisperStreamingSTT, clips: list[dict]) -> tuple[list[str], 
     return hyps, times
 
 
-def streaming_pass(stt: WhisperStreamingSTT, clips: list[dict]) -> dict:
-    """Inline schedule (background=False): one partial decode per interval of fed audio."""
+def streaming_pass(stt: WhisperStreamingSTT, clips: list[dict], lead_ms: int = 0) -> dict:
+    """Inline schedule (background=False): one partial decode per interval of fed audio.
+    lead_ms of quiet before each clip moves where its partial decodes fall, so which words get
+    committed, when, and where the final decode resumes."""
     finals, latencies, decode_s = [], [], 0.0
+    lead = bytes(2 * RATE * lead_ms // 1000)
     for clip in clips:
         stream = stt.new_stream(background=False)
-        for i in range(0, len(clip["pcm"]), CHUNK):
-            stream.feed(clip["pcm"][i : i + CHUNK])
+        pcm = lead + clip["pcm"]
+        for i in range(0, len(pcm), CHUNK):
+            stream.feed(pcm[i : i + CHUNK])
         started = time.perf_counter()
         finals.append(stream.finish())
         latencies.append(time.perf_counter() - started)
@@ -330,6 +334,12 @@ def main() -> None:
     parser.add_argument("--pause-ms", type=int, default=200, help="live: silence before peek")
     parser.add_argument("--show-diffs", type=int, default=0, help="live: list clips unlike batch")
     parser.add_argument("--set", action="append", default=[], help="plugin setting KEY=JSON")
+    parser.add_argument(
+        "--leads",
+        default="",
+        help="corpus: also stream every clip after these ms of quiet (e.g. 330,660), for the "
+        "streaming WER with the partial decodes falling elsewhere",
+    )
     args = parser.parse_args()
 
     clips = load(args.corpus)
@@ -361,6 +371,10 @@ def main() -> None:
         stream_rtf.append(result["decode_s"] / audio_s)
         stream_lat.append(statistics.median(result["latencies"]))
         p90 = sorted(result["latencies"])[int(0.9 * len(result["latencies"]))]
+    leads = [0] + [int(ms) for ms in args.leads.split(",") if ms.strip()]
+    finals_by_lead = {0: result["finals"]}
+    for lead_ms in leads[1:]:
+        finals_by_lead[lead_ms] = streaming_pass(stt, clips, lead_ms)["finals"]
     paced = [realtime_pass(stt, c) for c in clips[: args.realtime_clips]]
 
     out = {
@@ -383,6 +397,13 @@ def main() -> None:
         "runs": args.runs,
         "batch_wer": round(batch_wer, 4),
         "streaming_wer": round(stream_wer, 4),
+        "streaming_wer_by_lead_ms": {
+            lead_ms: round(word_error_rate(refs, finals), 4)
+            for lead_ms, finals in finals_by_lead.items()
+        },
+        "streaming_wer_all_leads": round(
+            word_error_rate(refs * len(leads), [h for f in finals_by_lead.values() for h in f]), 4
+        ),
         "batch_rtf_median": round(statistics.median(batch_times) / audio_s, 4),
         # One batch decode per clip, each clip's median over the runs.
         "batch_decode": _spread([statistics.median(t) for t in zip(*clip_times, strict=True)]),

@@ -817,6 +817,15 @@ def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
     twice = [Word(i * 0.3, i * 0.3 + 0.2, " " + w) for i, w in enumerate(opening.split())]
     ending = " justly be considered as the invention of the art of printing."
     assert _after_restart(ending, twice) == ending
+    # Started over with one word heard otherwise (vctk_p238_165 after 330 ms of quiet).
+    five = [
+        Word(i * 0.3, i * 0.3 + 0.2, " " + w)
+        for i, w in enumerate("The arrangement will avoid any".split())
+    ]
+    again = " complex of interest. The arrangement will avoid any conflicts of interest."
+    assert _after_restart(again, five) == " complex of interest."
+    other = " complex of interest. The arrangement was made with conflicts of interest."
+    assert _after_restart(other, five) == other  # two words other: said so
 
 
 def test_speech_evidence_tells_speech_from_noise(stt, corpus):

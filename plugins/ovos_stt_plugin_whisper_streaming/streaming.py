@@ -721,6 +721,13 @@ def _after_restart(tail: str, prefix: list[Word]) -> str:
         run = 0
         while at + run < len(whole) and whole[at + run] == whole[run]:
             run += 1
-        if at >= 2 and run >= max(2, min(at, 6)) and run >= 0.8 * (len(whole) - at):
+        rest = whole[at:]
+        # ...or the opening again to the end, one word heard otherwise ("...any complex of
+        # interest. The arrangement will avoid any conflicts of interest.", a corpus stream)
+        heard_otherwise = sum(a != b for a, b in zip(rest, whole, strict=False)) == 1
+        if at >= 2 and (
+            (run >= max(2, min(at, 6)) and run >= 0.8 * len(rest))
+            or (run >= 2 and len(rest) >= 4 and len(rest) <= at and heard_otherwise)
+        ):
             return (" " + " ".join(said[:j])) if j else ""
     return tail
