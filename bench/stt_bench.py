@@ -183,9 +183,9 @@ class _BusyPartialLane:
     each peek finds a partial decode in flight (a pause in the server stops the next one, not
     the one running)."""
 
-    def __init__(self, clip: dict, settings: dict) -> None:
+    def __init__(self, clip: dict, encoder_window_s: float) -> None:
         self.audio = to_whisper_audio(clip["pcm"], RATE)
-        self.settings = settings
+        self.encoder_window_s = encoder_window_s
         self.engine = None
         self.started = threading.Event()
         self.stop = threading.Event()
@@ -210,7 +210,7 @@ class _BusyPartialLane:
                 beam_size=1,
                 word_timestamps=True,
                 fallback=False,
-                encoder_window_s=self.settings["encoder_window_s"],
+                encoder_window_s=self.encoder_window_s,
                 complete=False,
                 partial=True,
             )
@@ -244,7 +244,7 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
     busy = None
     if args.busy:
         longest = max(clips, key=lambda c: len(c["pcm"]))
-        busy = _BusyPartialLane(longest, {"encoder_window_s": feeder.settings.encoder_window_s})
+        busy = _BusyPartialLane(longest, feeder.settings.encoder_window_s)
     turn = 0
     try:
         for i, clip in enumerate(clips):
@@ -319,6 +319,17 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
     }
 
 
+def _lead_ms(value: str) -> list[int]:
+    """--leads: comma-separated milliseconds of quiet, each 0-10000."""
+    try:
+        leads = [int(ms) for ms in value.split(",") if ms.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of milliseconds: {value!r}") from None
+    if any(not 0 <= ms <= 10_000 for ms in leads):
+        raise argparse.ArgumentTypeError(f"milliseconds from 0 to 10000: {value!r}")
+    return leads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -336,7 +347,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="plugin setting KEY=JSON")
     parser.add_argument(
         "--leads",
-        default="",
+        type=_lead_ms,
+        default=[],
         help="corpus: also stream every clip after these ms of quiet (e.g. 330,660), for the "
         "streaming WER with the partial decodes falling elsewhere",
     )
@@ -371,7 +383,7 @@ def main() -> None:
         stream_rtf.append(result["decode_s"] / audio_s)
         stream_lat.append(statistics.median(result["latencies"]))
         p90 = sorted(result["latencies"])[int(0.9 * len(result["latencies"]))]
-    leads = [0] + [int(ms) for ms in args.leads.split(",") if ms.strip()]
+    leads = [0] + args.leads
     finals_by_lead = {0: result["finals"]}
     for lead_ms in leads[1:]:
         finals_by_lead[lead_ms] = streaming_pass(stt, clips, lead_ms)["finals"]
