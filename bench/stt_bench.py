@@ -319,6 +319,20 @@ def pause_mode(clips: list[dict], args: argparse.Namespace) -> dict:
     }
 
 
+def _paced_summary(paced: list[dict]) -> dict | None:
+    if not paced:  # --realtime-clips 0
+        return None
+    return {
+        "clips": len(paced),
+        "stop_to_final_s_median": round(statistics.median(p["stop_to_final_s"] for p in paced), 3),
+        "first_partial_s_median": round(
+            statistics.median(p["first_partial_s"] or 0.0 for p in paced), 3
+        ),
+        "partials_median": statistics.median(p["partials"] for p in paced),
+        "skipped_slots_total": sum(p["skipped_slots"] for p in paced),
+    }
+
+
 def _lead_ms(value: str) -> list[int]:
     """--leads: comma-separated milliseconds of quiet, each 0-10000."""
     try:
@@ -422,17 +436,7 @@ def main() -> None:
         "streaming_decode_rtf_median": round(statistics.median(stream_rtf), 4),
         "stop_to_final_s_median": round(statistics.median(stream_lat), 3),
         "stop_to_final_s_p90_last_run": round(p90, 3),
-        "realtime_paced": {
-            "clips": len(paced),
-            "stop_to_final_s_median": round(
-                statistics.median(p["stop_to_final_s"] for p in paced), 3
-            ),
-            "first_partial_s_median": round(
-                statistics.median(p["first_partial_s"] or 0.0 for p in paced), 3
-            ),
-            "partials_median": statistics.median(p["partials"] for p in paced),
-            "skipped_slots_total": sum(p["skipped_slots"] for p in paced),
-        },
+        "realtime_paced": _paced_summary(paced),
     }
     json.dump(out, sys.stdout, indent=2)
     print()

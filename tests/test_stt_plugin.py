@@ -113,6 +113,7 @@ def test_normalizer_matches_manifest_conventions():
         "do not it is we will they have can not will not"
     )
     assert normalize("God bless 'em, I'll go") == "god bless them i will go"
+    assert normalize("Philip Steels, et cetera.") == normalize("Philip Steels, etc.")
     assert normalize("John's 'quoted' word") == "john's quoted word"
     # Numbers as words, the way the LJ Speech references spell them.
     assert normalize("3 of 20 in 1961") == "three of twenty in nineteen sixty one"
@@ -790,6 +791,7 @@ def test_words_a_resumed_decode_writes_again_are_dropped():
 def test_a_phrase_a_resumed_decode_writes_twice_at_its_end_is_written_once():
     """At the very end of the audio Whisper may write the tail's last phrase again (a corpus
     stream: "...years, not only by chauffeur. Not only by chauffeur.")."""
+    from ovos_stt_plugin_whisper_streaming.agreement import word_key
     from ovos_stt_plugin_whisper_streaming.streaming import _without_echo
 
     twice = " not only by chauffeur. Not only by chauffeur."
@@ -797,6 +799,14 @@ def test_a_phrase_a_resumed_decode_writes_twice_at_its_end_is_written_once():
     assert _without_echo(" ask not, ask not.") == " ask not, ask not."  # two words: said so
     assert _without_echo(" one two three four") == " one two three four"
     assert _without_echo("") == ""
+    # ...and one that goes back into the committed words: it resumed at "Schofer" and wrote
+    # the new words, then the committed end and the new words again (a long corpus stream).
+    known = "but the first Bible actually dated, which also was printed at mains by Peter Schofer"
+    tail = " in the year 1462, which also was printed at mains by Peter Schofer in the year 1462."
+    keys = [word_key(w) for w in known.split()]
+    assert _without_echo(tail, keys) == " in the year 1462."
+    assert _without_echo(" in the year 1462.", keys) == " in the year 1462."
+    assert _without_echo(" Peter Schofer", keys) == " Peter Schofer"  # two words: said so
 
 
 def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
@@ -826,6 +836,27 @@ def test_a_tail_that_starts_over_after_the_prefix_is_dropped():
     assert _after_restart(again, five) == " complex of interest."
     other = " complex of interest. The arrangement was made with conflicts of interest."
     assert _after_restart(other, five) == other  # two words other: said so
+
+
+def test_a_restart_is_found_where_word_timing_split_a_written_word():
+    """Whisper's word timing may split one written word (" i" ".e."), the tail writes it whole
+    ("i.e."): ljspeech_LJ001-0018 after 830 ms of quiet came back written twice over."""
+    from ovos_stt_plugin_whisper_streaming.engine import Word
+    from ovos_stt_plugin_whisper_streaming.streaming import _after_committed, _after_restart
+
+    timed = "The first books were printed in black Letter, i|.e. the letter which was a gothic"
+    committed = [
+        Word(i * 0.3, i * 0.3 + 0.2, w if w.startswith(".") else " " + w)
+        for i, w in enumerate(timed.replace("|", " ").split())
+    ]
+    assert "".join(w.text for w in committed).count("i.e.") == 1
+    rest = " development of the ancient Roman character."
+    again = rest + " The first books were printed in black letter, i.e. the letter which was a"
+    again += " gothic" + rest
+    assert _after_restart(again, committed) == rest
+    # Started over from the window's start: the committed words it wrote again are dropped.
+    over = " The first books were printed in black letter, i.e. the letter which was a gothic"
+    assert _after_committed(over + rest, committed) == rest
 
 
 def test_speech_evidence_tells_speech_from_noise(stt, corpus):

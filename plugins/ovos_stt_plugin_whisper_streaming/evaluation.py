@@ -78,6 +78,7 @@ _CONTRACTIONS = {
     "let's": "let us",
     "'em": "them",
     "y'all": "you all",
+    "et cetera": "etc",  # one word said, two ways to write it
 }
 _IS = "it he she that what there here who where when how why"
 _SUFFIXES = (

@@ -501,7 +501,7 @@ class StreamingTranscriber:
                     # (where it starts with the word heard after the pause, it wrote nothing
                     # again: "accept that." + "That was a bonus")
                     tail = _after_committed(tail, known)
-                tail = _without_echo(_after_restart(tail, known))
+                tail = _without_echo(_after_restart(tail, known), _written_keys(known))
                 text = _continued(pause.text if pause else text, tail, heard)
             elif not words:
                 text = (text + " " + decoded.text).strip()
@@ -594,6 +594,12 @@ def _keys(words: Iterable[str]) -> list[str]:
     return [key for key in map(word_key, words) if key]
 
 
+def _written_keys(words: list[Word]) -> list[str]:
+    """The keys of the words as their text is written: Whisper's word timing may split one
+    written word (" i" ".e."), which a decode's text writes whole ("i.e.")."""
+    return _keys(join_words(words).split())
+
+
 def _heard_again(said: list[str], heard: list[str]) -> int | None:
     """Where in `heard` (a later decode's word keys) the last words of `said` are, the same
     and in the same place give or take a few words (a word heard otherwise before them,
@@ -652,7 +658,7 @@ def _after_committed(tail: str, committed: list[Word]) -> str:
     committed word's start, so that a word whose end was timed late is not lost)."""
     said = tail.split()
     keys = [word_key(w) for w in said]
-    known = [word_key(w.text) for w in committed]
+    known = _written_keys(committed)
     if len(known) >= 2 and keys[:2] == known[:2]:
         matcher = difflib.SequenceMatcher(None, known, keys, autojunk=False)
         blocks = [b for b in matcher.get_matching_blocks() if b.size]
@@ -696,15 +702,21 @@ def _repeated(known: list[str], keys: list[str]) -> int:
     return 0
 
 
-def _without_echo(tail: str) -> str:
+def _without_echo(tail: str, before: list[str] | None = None) -> str:
     """A tail without its last phrase written twice over: at the very end of the audio Whisper
-    may write it again ("not only by chauffeur. Not only by chauffeur."); a run of three words
-    or more said twice in a row at the end of a turn is that, as a rule."""
+    may write it again ("not only by chauffeur. Not only by chauffeur."), also from within the
+    words before the tail (`before`, their keys: "...by Peter Schofer" + " in the year 1462,
+    which also was printed at mains by Peter Schofer in the year 1462."); a run of three
+    words or more said twice in a row at the end of a turn is that, as a rule."""
     said = tail.split()
-    keys = [word_key(w) for w in said]
-    for n in range(len(said) // 2, _ECHO_WORDS - 1, -1):
-        if keys[-n:] == keys[-2 * n : -n]:
-            return _words(said[:-n])
+    whole = (before or []) + [word_key(w) for w in said]
+    for n in range(min(len(said), len(whole) // 2), _ECHO_WORDS - 1, -1):
+        if whole[-n:] == whole[-2 * n : -n]:
+            kept = said[:-n]
+            if kept:  # it ends as the second writing ended (", ... 1462." → " 1462.")
+                end = _MARKS_AT_END.search(said[-1]).group()
+                kept[-1] = _MARKS_AT_END.sub("", kept[-1]) + end
+            return _words(kept)
     return tail
 
 
@@ -715,9 +727,10 @@ def _after_restart(tail: str, prefix: list[Word]) -> str:
     text; a phrase said twice ("the invention of movable letters ... considered as the
     invention of the art of printing") repeats a few words and goes on differently."""
     said = tail.split()
-    whole = [word_key(w.text) for w in prefix] + [word_key(w) for w in said]
+    before = _written_keys(prefix)
+    whole = before + [word_key(w) for w in said]
     for j in range(len(said)):
-        at = len(prefix) + j  # this tail word's place in the whole text
+        at = len(before) + j  # this tail word's place in the whole text
         run = 0
         while at + run < len(whole) and whole[at + run] == whole[run]:
             run += 1
