@@ -744,6 +744,38 @@ def test_a_decode_resumed_at_the_committed_words_is_joined_as_the_partial_decode
     assert joined, "no decode resumed at committed words before a lower-case word"
 
 
+def test_a_word_timed_earlier_by_a_later_decode_is_not_taken_for_committed():
+    """A later decode may time the words around the last committed one earlier: "the" was
+    committed ending at 17.56 s, the next decode timed it 17.20-17.42 and "shapliness" from
+    17.42, and the time rule alone dropped that word as committed (long_ljspeech_LJ001-0014:
+    "a help to the of the letters", at four of six leads)."""
+    from ovos_stt_plugin_whisper_streaming.agreement import LocalAgreement
+    from ovos_stt_plugin_whisper_streaming.engine import Word
+
+    def timed(*words: tuple[str, float, float]) -> list[Word]:
+        return [Word(start, end, " " + text) for text, start, end in words]
+
+    in_window = timed(("a", 16.66, 16.80), ("help", 16.80, 17.04), ("to", 17.04, 17.20))
+    in_window += timed(("the", 17.20, 17.56))
+    later = timed(("help", 16.80, 17.04), ("to", 17.04, 17.20), ("the", 17.20, 17.42))
+    later += timed(("shapliness", 17.42, 17.76), ("of", 17.76, 18.08))
+    fresh = LocalAgreement.fresh(later, in_window, 17.56)
+    assert [w.text.strip() for w in fresh] == ["shapliness", "of"]
+    # The committed words, timed as before, are dropped by time as ever.
+    again = timed(("the", 17.20, 17.56), ("shapeliness", 17.56, 17.88), ("of", 17.88, 18.0))
+    assert [w.text.strip() for w in LocalAgreement.fresh(again, in_window, 17.56)] == [
+        "shapeliness",
+        "of",
+    ]
+    # Words that only sound like the committed end, far from it, are not taken for them.
+    far = timed(("to", 19.0, 19.2), ("the", 19.2, 19.4), ("end", 19.4, 19.8))
+    assert [w.text.strip() for w in LocalAgreement.fresh(far, in_window, 17.56)] == [
+        "to",
+        "the",
+        "end",
+    ]
+
+
 def test_words_a_resumed_decode_writes_again_are_dropped():
     from ovos_stt_plugin_whisper_streaming.engine import Word
     from ovos_stt_plugin_whisper_streaming.streaming import _after_committed

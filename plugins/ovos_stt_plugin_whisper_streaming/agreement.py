@@ -14,6 +14,9 @@ from .engine import Word
 LOG = logging.getLogger(__name__)
 
 _NON_WORD = re.compile(r"[^\w']+")
+# The committed words' end is found in a later decode by this many of their last words, ended
+# within this many seconds of where they were committed.
+_ALIGN_WORDS, _ALIGN_S = 3, 1.0
 
 
 def word_key(text: str) -> str:
@@ -42,6 +45,9 @@ class LocalAgreement:
     def fresh(words: list[Word], in_window: list[Word], last_committed_time: float) -> list[Word]:
         """`words` (absolute times) minus those already committed (`in_window`, ending at
         `last_committed_time`)."""
+        at = _end_of_committed(words, in_window, last_committed_time)
+        if at is not None:
+            return words[at:]
         new = [w for w in words if w.start > last_committed_time - 0.1]
         if new and in_window and abs(new[0].start - last_committed_time) < 1:
             # Whisper often repeats the last committed words at the window start: drop the overlap.
@@ -86,6 +92,27 @@ class LocalAgreement:
             self.committed.extend(words)
             self.committed_in_window.extend(words)
             self.last_committed_time = words[-1].end
+
+
+def _end_of_committed(
+    words: list[Word], in_window: list[Word], last_committed_time: float
+) -> int | None:
+    """Where in `words` the committed ones end, found by their last words, written alike and
+    timed near where they were committed: a later decode may time them earlier, and the word
+    after them then starts before the committed end ("the" committed ending at 17.56 s, timed
+    17.20-17.42 the next time, "shapliness" from 17.42), which the time rule took for
+    committed. None: not found (then the time rule decides)."""
+    n = min(_ALIGN_WORDS, len(in_window))
+    if n < 2:
+        return None
+    tail = [_key(w) for w in in_window[-n:]]
+    found = [
+        i + n
+        for i in range(len(words) - n + 1)
+        if [_key(w) for w in words[i : i + n]] == tail
+        and abs(words[i + n - 1].end - last_committed_time) < _ALIGN_S
+    ]
+    return min(found, key=lambda j: abs(words[j - 1].end - last_committed_time), default=None)
 
 
 def join_words(words: list[Word]) -> str:
