@@ -333,6 +333,17 @@ def _paced_summary(paced: list[dict]) -> dict | None:
     }
 
 
+def _count(value: str, least: int) -> int:
+    """An integer argument of at least `least` (--runs 0 left nothing to take a median of)."""
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if count < least:
+        raise argparse.ArgumentTypeError(f"at least {least}: {value!r}")
+    return count
+
+
 def _lead_ms(value: str) -> list[int]:
     """--leads: comma-separated milliseconds of quiet, each 0-10000."""
     try:
@@ -347,9 +358,11 @@ def _lead_ms(value: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--runs", type=int, default=3, help="passes for timing medians")
+    parser.add_argument(
+        "--runs", type=partial(_count, least=1), default=3, help="passes for timing medians"
+    )
     parser.add_argument("--model", default="tiny.en")
-    parser.add_argument("--realtime-clips", type=int, default=3)
+    parser.add_argument("--realtime-clips", type=partial(_count, least=0), default=3)
     parser.add_argument("--mode", choices=("corpus", "live", "pause"), default="corpus")
     parser.add_argument(
         "--variant", action="append", default=[], help="pause: NAME=JSON settings (repeat)"

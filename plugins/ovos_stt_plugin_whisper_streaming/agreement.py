@@ -106,11 +106,11 @@ def _end_of_committed(
     if n < 2:
         return None
     tail = [_key(w) for w in in_window[-n:]]
+    keys = [_key(w) for w in words]
     found = [
         i + n
         for i in range(len(words) - n + 1)
-        if [_key(w) for w in words[i : i + n]] == tail
-        and abs(words[i + n - 1].end - last_committed_time) < _ALIGN_S
+        if keys[i : i + n] == tail and abs(words[i + n - 1].end - last_committed_time) < _ALIGN_S
     ]
     return min(found, key=lambda j: abs(words[j - 1].end - last_committed_time), default=None)
 

@@ -26,7 +26,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -702,14 +702,14 @@ def _repeated(known: list[str], keys: list[str]) -> int:
     return 0
 
 
-def _without_echo(tail: str, before: list[str] | None = None) -> str:
+def _without_echo(tail: str, before: Sequence[str] = ()) -> str:
     """A tail without its last phrase written twice over: at the very end of the audio Whisper
     may write it again ("not only by chauffeur. Not only by chauffeur."), also from within the
     words before the tail (`before`, their keys: "...by Peter Schofer" + " in the year 1462,
     which also was printed at mains by Peter Schofer in the year 1462."); a run of three
     words or more said twice in a row at the end of a turn is that, as a rule."""
     said = tail.split()
-    whole = (before or []) + [word_key(w) for w in said]
+    whole = [*before, *(word_key(w) for w in said)]
     for n in range(min(len(said), len(whole) // 2), _ECHO_WORDS - 1, -1):
         if whole[-n:] == whole[-2 * n : -n]:
             kept = said[:-n]
